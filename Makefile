@@ -1,0 +1,81 @@
+# The README's two commands are `make up` and `make test`. Both set everything up first:
+# the virtual environment and Python packages, the JVM jars (Maven, from jvm/*/pom.xml)
+# and the Debian packages (java, maven, redis-server) when they are missing.
+SHELL := /bin/bash
+.SHELLFLAGS := -eu -o pipefail -c
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+JARS := .rtap/jars
+STACK ?= local
+# Spark already ships Spark, Hadoop and Scala; only the connector and its Kafka client
+# are copied next to it.
+SPARK_CONNECTOR_ARTIFACTS := spark-sql-kafka-0-10_2.13,spark-token-provider-kafka-0-10_2.13,kafka-clients,commons-pool2
+
+.PHONY: help up test lint unit integration setup system-packages venv jars down clean
+
+help: ## List the targets
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
+
+up: setup ## Run the whole pipeline locally on real engines (Ctrl-C stops); ARGS="--duration 60"
+	$(BIN)/rtap up --stack $(STACK) $(ARGS)
+
+test: setup ## Lint, type-check and run every test (unit and integration, real engines)
+	$(MAKE) --no-print-directory lint
+	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
+	exit $$status
+
+lint: venv ## ruff and mypy (strict)
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+unit: setup ## Only the unit tests
+	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+
+integration: setup ## Only the integration tests (real Kafka, Spark, chDB, redis-server)
+	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+
+setup: system-packages venv jars ## Install everything the commands need
+
+system-packages:
+	@scripts/ensure-system-packages
+
+venv: $(VENV)/.installed
+
+$(VENV)/.installed: pyproject.toml
+	@$(PYTHON) -c 'import sys; sys.exit(sys.version_info < (3, 11))' || \
+	  { echo "error: Python 3.11+ is required (found $$($(PYTHON) --version)); set PYTHON=python3.11" >&2; exit 1; }
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV) || \
+	  { echo "error: cannot create a virtualenv: install python3-venv (sudo apt-get install -y python3-venv)" >&2; exit 1; }
+	@echo "Installing Python packages into $(VENV) (first run: about 2 GB, a few minutes)"
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete
+
+$(JARS)/kafka/.complete: jvm/kafka/pom.xml | system-packages
+	@echo "Fetching the Kafka broker jars with Maven (first run: about 45 MB)"
+	@rm -rf $(JARS)/kafka
+	mvn --batch-mode --quiet -f jvm/kafka/pom.xml dependency:copy-dependencies \
+	  -DincludeScope=runtime -DoutputDirectory=$(abspath $(JARS)/kafka)
+	@touch $@
+
+$(JARS)/spark/.complete: jvm/spark/pom.xml | system-packages
+	@echo "Fetching Spark's Kafka connector jars with Maven"
+	@rm -rf $(JARS)/spark
+	mvn --batch-mode --quiet -f jvm/spark/pom.xml dependency:copy-dependencies \
+	  -DincludeScope=runtime -DincludeArtifactIds=$(SPARK_CONNECTOR_ARTIFACTS) \
+	  -DoutputDirectory=$(abspath $(JARS)/spark)
+	@touch $@
+
+down: ## Stop whatever an earlier `make up` left running
+	$(BIN)/rtap down --stack $(STACK)
+
+clean: ## Remove the virtualenv, jars and all local data
+	-$(BIN)/rtap down --stack $(STACK) --purge
+	rm -rf $(VENV) .rtap

@@ -1,0 +1,269 @@
+"""rtap: a real-time analytics platform as code.
+
+Locally (the embedded default) the commands run the whole pipeline on real engines: an
+Apache Kafka broker in KRaft mode, Spark Structured Streaming, the chDB ClickHouse
+engine and redis-server. Settings come from `stacks/Pulumi.STACK.yaml` (`--stack`,
+default `local`); `RTAP_SECTION__KEY` environment variables override single keys.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+from rich.table import Table
+
+from rtap.local.bench import run_ingest_benchmark
+from rtap.local.control_client import ControlError
+from rtap.local.prerequisites import PrerequisiteError
+from rtap.local.produce import produce_standalone
+from rtap.local.runner import write_summary
+from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
+from rtap.local.stack import COMPONENTS, LocalStack, StartupError
+from rtap.logs import configure_logging
+from rtap.settings import SettingsError, StackSettings, find_project_dir, load_settings
+from workloads.kafka import TopicMismatchError
+
+app = typer.Typer(
+    help=__doc__,
+    no_args_is_help=True,
+    rich_markup_mode="markdown",
+    pretty_exceptions_enable=False,
+)
+bench_app = typer.Typer(
+    help="Measure the platform; figures are printed, written as JSON and appended to "
+    "docs/benchmarks.md. Benchmarks report, they never pass or fail on a timing.",
+    no_args_is_help=True,
+)
+app.add_typer(bench_app, name="bench")
+console = Console()
+
+Stack = Annotated[
+    str,
+    typer.Option("--stack", "-s", help="Stack whose settings to use: stacks/Pulumi.STACK.yaml."),
+]
+Rate = Annotated[
+    int | None,
+    typer.Option(
+        help="Events per second to produce (default: rtap:producer.ratePerSecond).", min=1
+    ),
+]
+Seed = Annotated[
+    int | None,
+    typer.Option(
+        help="Seed of the synthetic traffic (default: a new one per run, reported in the "
+        "summary). One seed always sends the same event ids.",
+        min=0,
+    ),
+]
+JsonOut = Annotated[
+    Path | None, typer.Option("--json", help="Write the run summary as JSON to this file.")
+]
+_FAILURES = (
+    SettingsError,
+    PrerequisiteError,
+    StartupError,
+    TopicMismatchError,
+    ControlError,
+    TimeoutError,
+)
+
+
+def _load(stack: str) -> tuple[StackSettings, LocalStack]:
+    project_dir = find_project_dir()
+    settings = load_settings(stack, project_dir)
+    local = LocalStack(settings, project_dir, stack)
+    local.paths.logs.mkdir(parents=True, exist_ok=True)
+    configure_logging(local.paths.logs / "rtap.log")
+    return settings, local
+
+
+def _fail(error: Exception) -> typer.Exit:
+    console.print(f"[bold red]error:[/] {escape(str(error))}")
+    return typer.Exit(2 if isinstance(error, SettingsError) else 1)
+
+
+@app.command()
+def up(
+    *,
+    stack: Stack = "local",
+    duration: Annotated[
+        float | None,
+        typer.Option(
+            help="Produce for this many seconds, then drain, verify and exit (non-zero if "
+            "anything is off). Without it, run until Ctrl-C.",
+            min=1,
+        ),
+    ] = None,
+    rate: Rate = None,
+    seed: Seed = None,
+    json_path: JsonOut = None,
+    produce: Annotated[bool, typer.Option(help="Run the synthetic producer.")] = True,
+) -> None:
+    """Bring the whole pipeline up locally and show it working.
+
+    Starts a Kafka broker (KRaft), redis-server and the platform process (chDB plus the
+    Spark streaming job), applies the ClickHouse migrations, then produces synthetic events
+    (1% malformed by default) and shows events/s produced and stored, rows in ClickHouse,
+    end-to-end freshness, micro-batch times and dead letters.
+
+    With `--duration`, producing stops after that many seconds; rtap waits for the pipeline
+    to drain and verifies that every acknowledged valid event is stored exactly once, that
+    the per-minute rollups equal the producer's ground truth and that every malformed event
+    reached the dead-letter topic. It exits 1 if anything is off.
+
+    Ctrl-C stops everything cleanly; `rtap down` cleans up after a crash.
+    """
+    try:
+        settings, local = _load(stack)
+        overrides = {"rate_per_second": rate or settings.producer.rate_per_second, "seed": seed}
+        producer = settings.producer.model_copy(update=overrides)
+        stop = threading.Event()
+        with stop_on_signals(stop), running_stack(local, console) as control:
+            if not produce:
+                console.print("running without a producer; Ctrl-C stops")
+                while not stop.wait(0.5):
+                    pass
+                return
+            run = run_pipeline(local, control, console, RunRequest(duration, producer), stop)
+    except _FAILURES as error:
+        raise _fail(error) from None
+    if run is not None and run.summary is not None:
+        if json_path is not None:
+            write_summary(run.summary, json_path)
+        if not run.summary.passed:
+            raise typer.Exit(1)
+
+
+@app.command()
+def down(
+    stack: Stack = "local",
+    purge: Annotated[
+        bool,
+        typer.Option(help="Also delete all local data: topics, tables, checkpoints and runs."),
+    ] = False,
+) -> None:
+    """Stop what an earlier `rtap up` left running: only rtap's own processes, by pid."""
+    try:
+        _, local = _load(stack)
+        stopped = local.stop()
+        console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
+        if purge:
+            local.purge()
+            console.print(f"deleted {local.paths.root}")
+    except _FAILURES as error:
+        raise _fail(error) from None
+
+
+@app.command()
+def status(stack: Stack = "local") -> None:
+    """Show which components run, the streaming queries' state and what is stored."""
+    try:
+        _, local = _load(stack)
+        table = Table(title=f"rtap ({stack}), run directory {local.paths.root}")
+        for column in ("component", "state", "pids"):
+            table.add_column(column)
+        for name in reversed(COMPONENTS):
+            members = local.registry.members(name)
+            state = "[green]running[/]" if members else "[dim]stopped[/]"
+            table.add_row(name, state, " ".join(str(p.pid) for p in members))
+        console.print(table)
+        if local.registry.is_running("platform"):
+            stats = local.control().stats()
+            p95 = stats["freshness_p95_s"]
+            console.print(
+                f"rows in ClickHouse: {stats.get('clickhouse_rows', 0):,}; dead letters "
+                f"written: {stats['dead_letters_written']:,}; freshness p95 since start: "
+                + ("—" if p95 is None else f"{p95:.2f} s")
+            )
+            for name, query in sorted(stats["queries"].items()):
+                console.print(
+                    f"query {name}: {'running' if query['active'] else 'restarting'}, "
+                    f"{query['restarts']} restarts, committed up to {query['end_offsets']}"
+                )
+    except _FAILURES as error:
+        raise _fail(error) from None
+
+
+@app.command()
+def produce(
+    *,
+    stack: Stack = "local",
+    rate: Rate = None,
+    duration: Annotated[float, typer.Option(help="Seconds to produce.", min=0.1)] = 10.0,
+    seed: Seed = None,
+    malformed_share: Annotated[
+        float | None,
+        typer.Option(help="Share of deliberately malformed events, 0..1.", min=0.0, max=1.0),
+    ] = None,
+    bootstrap: Annotated[
+        str | None,
+        typer.Option(help="Kafka bootstrap servers (default: the local broker)."),
+    ] = None,
+) -> None:
+    """Send synthetic events to the events topic and record what Kafka acknowledged.
+
+    The ground truth (acknowledged ids, counts per type and minute, malformed counts per
+    reason) is written to a folder under the run directory, and the command exits 1 if any
+    delivery failed.
+    """
+    try:
+        settings, local = _load(stack)
+        updates: dict[str, object] = {"seed": seed}
+        if rate:
+            updates["rate_per_second"] = rate
+        if malformed_share is not None:
+            updates["malformed_share"] = malformed_share
+        directory = local.paths.runs / f"produce-{time.strftime('%Y%m%dT%H%M%S')}"
+        ok = produce_standalone(
+            settings.model_copy(update={"producer": settings.producer.model_copy(update=updates)}),
+            bootstrap or local.bootstrap,
+            duration,
+            directory,
+            console,
+        )
+    except _FAILURES as error:
+        raise _fail(error) from None
+    if not ok:
+        raise typer.Exit(1)
+
+
+@bench_app.command("ingest")
+def bench_ingest(
+    *,
+    rate: Annotated[int, typer.Option(help="Events per second to offer.", min=1)],
+    duration: Annotated[float, typer.Option(help="Seconds to produce.", min=5)],
+    json_path: JsonOut = None,
+    stack: Stack = "local",
+    record: Annotated[
+        bool, typer.Option(help="Append the figures to docs/benchmarks.md (plot in docs/img).")
+    ] = True,
+) -> None:
+    """Sustained end-to-end ingest: throughput and freshness p50/p95/p99.
+
+    Brings the platform up, offers `--rate` events/s for `--duration` seconds, drains and
+    verifies, then reports the throughput reached, freshness percentiles, where the time
+    went (CPU per process and per-stage timings) and a plot of both over time.
+    """
+    try:
+        _, local = _load(stack)
+        code = run_ingest_benchmark(
+            local,
+            rate=rate,
+            duration=duration,
+            json_path=json_path,
+            record=record,
+            console=console,
+        )
+    except _FAILURES as error:
+        raise _fail(error) from None
+    raise typer.Exit(code)
+
+
+if __name__ == "__main__":
+    app()

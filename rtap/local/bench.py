@@ -1,0 +1,193 @@
+"""`rtap bench ingest`: sustained end-to-end throughput and freshness, measured, not asserted."""
+
+from __future__ import annotations
+
+import os
+import platform
+import shlex
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import psutil
+from rich.console import Console
+from rich.table import Table
+
+from rtap.local.processes import ProcessRegistry
+from rtap.local.runner import write_summary
+from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
+from rtap.local.stack import COMPONENTS, LocalStack
+
+_INGEST_HEADER = (
+    "| date (UTC) | commit | machine | command | offered ev/s | sustained ev/s "
+    "| freshness p50 / p95 / p99 (s) | verdict |\n"
+    "|---|---|---|---|---|---|---|---|\n"
+)
+
+
+class CpuSampler:
+    """CPU seconds used by each process rtap runs (and by this one, the producer)."""
+
+    def __init__(self, registry: ProcessRegistry) -> None:
+        self._registry = registry
+        self._start = self.sample()
+
+    def sample(self) -> dict[str, float]:
+        usage: dict[str, float] = {}
+        for name in COMPONENTS:
+            for process in self._registry.members(name):
+                try:
+                    times = process.cpu_times()
+                    label = f"{name}: {process.name()}"
+                except psutil.NoSuchProcess:
+                    continue
+                usage[label] = usage.get(label, 0.0) + times.user + times.system
+        own = psutil.Process().cpu_times()
+        usage["rtap CLI (producer)"] = own.user + own.system
+        return usage
+
+    def used_since_start(self) -> dict[str, float]:
+        now = self.sample()
+        return {label: now[label] - self._start.get(label, 0.0) for label in now}
+
+
+def run_ingest_benchmark(
+    local: LocalStack,
+    *,
+    rate: int,
+    duration: float,
+    json_path: Path | None,
+    record: bool,
+    console: Console,
+) -> int:
+    settings, project_dir = local.settings, local.project_dir
+    producer = settings.producer.model_copy(update={"rate_per_second": rate})
+    stop = threading.Event()
+    with stop_on_signals(stop), running_stack(local, console) as control:
+        cpu = CpuSampler(local.registry)
+        started = time.time()
+        run = run_pipeline(local, control, console, RunRequest(duration, producer), stop)
+        if run is None or run.summary is None:
+            return 1
+        cpu_seconds = cpu.used_since_start()
+        wall = time.time() - started
+        timeline = run.timeline()
+        stages = run.stage_seconds()
+    summary = run.summary
+    _print_breakdown(console, cpu_seconds, wall, stages)
+    plot = _plot(
+        timeline,
+        rate,
+        settings.sla.freshness_p95_seconds,
+        (project_dir / "docs" / "img" if record else run.directory) / f"ingest-{run.run_id}.png",
+    )
+    console.print(f"plot: {plot}")
+    details = {
+        **summary.to_dict(),
+        "offered_eps": rate,
+        "cpu_seconds": cpu_seconds,
+        "wall_seconds": wall,
+        "stage_seconds": stages,
+        "plot": str(plot),
+    }
+    if json_path is not None:
+        write_summary(summary, json_path, extra=details)
+    if record:
+        _append_row(
+            project_dir / "docs" / "benchmarks.md", rate, summary.to_dict(), plot, project_dir
+        )
+    return 0 if summary.passed else 1
+
+
+def _print_breakdown(
+    console: Console, cpu: dict[str, float], wall: float, stages: dict[str, float]
+) -> None:
+    table = Table(title="where the time goes")
+    table.add_column("process")
+    table.add_column("CPU s", justify="right")
+    table.add_column("cores used", justify="right")
+    for label, seconds in sorted(cpu.items(), key=lambda item: -item[1]):
+        table.add_row(label, f"{seconds:,.1f}", f"{seconds / wall:.2f}")
+    console.print(table)
+    stage_table = Table(title="per-stage time during the run (s, summed over batches)")
+    stage_table.add_column("stage")
+    stage_table.add_column("seconds", justify="right")
+    for stage, seconds in sorted(stages.items(), key=lambda item: -item[1]):
+        if seconds >= 0.05:  # noqa: PLR2004 - hide noise below 50 ms
+            stage_table.add_row(stage, f"{seconds:,.2f}")
+    console.print(stage_table)
+
+
+def _plot(timeline: list[dict[str, Any]], rate: int, target_s: float, path: Path) -> Path:
+    # matplotlib takes about half a second to import; only the benchmark needs it.
+    import matplotlib  # noqa: PLC0415
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt  # noqa: PLC0415
+
+    ingest = [b for b in timeline if b["query"] == "ingest" and b["rows"]]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    figure, (top, bottom) = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    if ingest:
+        origin = ingest[0]["finished_at"]
+        times = [b["finished_at"] - origin for b in ingest]
+        gaps = [max(b - a, 1e-3) for a, b in zip([times[0], *times[:-1]], times, strict=True)]
+        top.plot(
+            times,
+            [b["rows"] / g for b, g in zip(ingest, gaps, strict=True)],
+            label="stored events/s (per batch)",
+        )
+        bottom.plot(times, [b["freshness_p50_s"] for b in ingest], label="p50")
+        bottom.plot(times, [b["freshness_p95_s"] for b in ingest], label="p95")
+    top.axhline(rate, color="grey", linestyle="--", label="offered")
+    top.set_ylabel("events/s")
+    top.legend()
+    bottom.axhline(target_s, color="red", linestyle="--", label="SLA p95")
+    bottom.set_ylabel("freshness (s)")
+    bottom.set_xlabel("seconds since first batch")
+    bottom.legend()
+    figure.suptitle(f"rtap bench ingest --rate {rate}")
+    figure.tight_layout()
+    figure.savefig(path, dpi=100)
+    plt.close(figure)
+    return path
+
+
+def machine_description() -> str:
+    memory_gib = psutil.virtual_memory().total / 2**30
+    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB, {platform.machine()}"
+
+
+def _append_row(
+    path: Path, rate: int, summary: dict[str, Any], plot: Path, project_dir: Path
+) -> None:
+    commit = (
+        subprocess.run(
+            ["git", "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            cwd=project_dir,
+            check=False,
+        ).stdout.strip()
+        or "?"
+    )
+    command = "rtap " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
+    freshness = " / ".join(
+        "—" if summary[k] is None else f"{summary[k]:.2f}"
+        for k in ("freshness_p50_s", "freshness_p95_s", "freshness_p99_s")
+    )
+    row = (
+        f"| {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} | {commit} | "
+        f"{machine_description()} | `{command}` | {rate:,} | {summary['throughput_eps']:,.0f} | "
+        f"{freshness} | {summary['verdict']} ([plot](img/{plot.name})) |\n"
+    )
+    content = path.read_text() if path.is_file() else "# Benchmarks\n"
+    if "## Ingest" not in content:
+        content += "\n## Ingest\n\n" + _INGEST_HEADER
+    marker = content.index(_INGEST_HEADER) + len(_INGEST_HEADER)
+    end = content.find("\n\n", marker)
+    end = len(content) if end == -1 else end + 1
+    path.write_text(content[:end] + row + content[end:])

@@ -1,0 +1,215 @@
+"""The platform process: owns the chDB engine, hosts the Spark driver and the control API.
+
+chDB allows one engine per process, so everything that touches ClickHouse locally runs
+here: the streaming job's sinks (foreachBatch runs in this driver process) and the
+control endpoints that report and verify. Run as `python -m rtap.local.platform`; rtap
+starts it with RTAP_SETTINGS_FILE (the settings it validated) and RTAP_PROJECT_DIR set.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import structlog
+import uvicorn
+from pyspark.sql import SparkSession
+
+from rtap.local.control import build_control_app
+from rtap.local.paths import RunPaths
+from rtap.local.prerequisites import jars
+from rtap.local.secrets import LocalSecrets
+from rtap.logs import configure_logging
+from rtap.settings import (
+    SETTINGS_FILE_VARIABLE,
+    StackSettings,
+    find_project_dir,
+    load_settings,
+    load_settings_file,
+)
+from workloads.producer.ground_truth import GroundTruthSummary, RollupCell
+from workloads.storage.client import connect
+from workloads.storage.migrate import MigrationRunner
+from workloads.storage.sink import ClickHouseSink
+from workloads.storage.verification import count_events, rollup_snapshot, verify_run
+from workloads.streaming.batches import IngestBatchWriter, SessionBatchWriter
+from workloads.streaming.dead_letters import DeadLetterWriter
+from workloads.streaming.faults import CrashPoints
+from workloads.streaming.job import (
+    JobEnvironment,
+    StreamingJob,
+    create_spark_session,
+    warm_up,
+)
+from workloads.streaming.metrics import PipelineMetrics
+
+log = structlog.get_logger(__name__)
+
+
+class Platform:
+    """Start-up, supervision and shutdown of the pipeline inside this process."""
+
+    def __init__(self, settings: StackSettings, paths: RunPaths) -> None:
+        self.settings = settings
+        self.paths = paths
+        self.metrics = PipelineMetrics()
+        self.state = "starting"
+        self.detail = "initialising"
+        self.error: str | None = None
+        self._client: Any = None
+        self._job: StreamingJob | None = None
+        self._dead_letters: DeadLetterWriter | None = None
+        self._spark: SparkSession | None = None
+        self._stopping = threading.Event()
+
+    @property
+    def bootstrap(self) -> str:
+        return f"127.0.0.1:{self.settings.local.kafka_port}"
+
+    def start(self) -> None:
+        """Migrations, dead-letter writer, Spark and both queries; sets `state`."""
+        self._step("applying ClickHouse migrations")
+        self._client = connect(self.settings.clickhouse, self.paths.clickhouse_data)
+        applied = MigrationRunner(self._client, self.settings.clickhouse).apply()
+        log.info("schema ready", applied=applied)
+        self._step("starting the dead-letter writer")
+        kafka = self.settings.kafka
+        self._dead_letters = DeadLetterWriter(
+            self.bootstrap,
+            kafka.dead_letter_topic,
+            kafka.dead_letter_progress_topic,
+            transactional_id=f"rtap-dead-letters-{kafka.events_topic}",
+        )
+        self._dead_letters.start()
+        self._step("starting Spark")
+        env = JobEnvironment(
+            bootstrap=self.bootstrap,
+            topic=kafka.events_topic,
+            checkpoint_dir=self.paths.checkpoints,
+            connector_jars=tuple(jars(self.paths.spark_jars, "Spark Kafka connector")),
+            log_config=self.paths.jvm_config / "spark-log4j2.properties",
+            log_file=self.paths.logs / "spark.log",
+        )
+        spark = self._spark = create_spark_session(self.settings.streaming, env)
+        self._step("warming up Spark")
+        log.info(
+            "spark warmed up", seconds=warm_up(spark, self.settings.events, self.settings.streaming)
+        )
+        sink = ClickHouseSink(self._client, self.settings.clickhouse.database)
+        self._job = StreamingJob(
+            spark,
+            settings=self.settings.streaming,
+            limits=self.settings.events,
+            env=env,
+            ingest=IngestBatchWriter(
+                sink, self._dead_letters, self.metrics, CrashPoints.from_environment()
+            ).write,
+            sessions=SessionBatchWriter(sink, self.metrics).write,
+            metrics=self.metrics,
+        )
+        self._step("starting streaming queries")
+        self._job.start()
+        self.state, self.detail = "running", "streaming"
+        log.info("platform running")
+
+    def supervise(self) -> None:
+        while not self._stopping.wait(1.0):
+            if self._job is not None:
+                self._job.supervise()
+
+    def stop(self) -> None:
+        self._stopping.set()
+        if self._job is not None:
+            self._job.stop()
+        if self._dead_letters is not None:
+            self._dead_letters.close()
+        if self._spark is not None:
+            self._spark.stop()
+
+    def fail(self, error: BaseException) -> None:
+        self.state, self.error = "failed", f"{type(error).__name__}: {error}"
+        log.error("platform failed", step=self.detail, error=self.error)
+
+    def stats(self, timeline_since: float | None) -> dict[str, Any]:
+        snapshot = self.metrics.snapshot(timeline_since)
+        snapshot["queries"] = self._job.status() if self._job else {}
+        snapshot["state"] = self.state
+        if self._client is not None and self.state == "running":
+            snapshot["clickhouse_rows"] = count_events(
+                self._client, self.settings.clickhouse.database
+            )
+        return snapshot
+
+    def rollups(self, from_minute: int) -> list[list[Any]]:
+        cells = rollup_snapshot(self._client, self.settings.clickhouse.database, from_minute)
+        return [[t, m, c.events, c.value_sum] for (t, m), c in sorted(cells.items())]
+
+    def verify(
+        self,
+        ground_truth_dir: Path,
+        start_offsets: dict[int, int],
+        baseline: list[list[Any]],
+        baseline_from_minute: int,
+    ) -> dict[str, Any]:
+        truth = GroundTruthSummary.load(ground_truth_dir)
+        cells = {(str(t), int(m)): RollupCell(int(n), float(s)) for t, m, n, s in baseline}
+        verdict = verify_run(
+            self._client,
+            database=self.settings.clickhouse.database,
+            truth=truth,
+            start_offsets=start_offsets,
+            baseline=cells,
+            baseline_from_minute=baseline_from_minute,
+        )
+        return verdict.to_dict()
+
+    def _step(self, detail: str) -> None:
+        self.detail = detail
+        log.info("starting", step=detail)
+
+
+def main() -> None:
+    configure_logging()
+    project_dir = find_project_dir()
+    settings_file = os.environ.get(SETTINGS_FILE_VARIABLE)
+    settings = (
+        load_settings_file(Path(settings_file))
+        if settings_file
+        else load_settings(os.environ.get("RTAP_STACK", "local"), project_dir)
+    )
+    paths = RunPaths.for_stack(settings, project_dir)
+    secrets = LocalSecrets.load_or_create(paths.secrets_file)
+    platform = Platform(settings, paths)
+    server = uvicorn.Server(
+        uvicorn.Config(
+            build_control_app(platform, secrets.control_token),
+            host="127.0.0.1",
+            port=settings.local.platform_port,
+            log_config=None,
+            access_log=False,
+        )
+    )
+
+    def start_then_supervise() -> None:
+        try:
+            platform.start()
+        except Exception as error:  # noqa: BLE001 - reported through /healthz, then exit
+            platform.fail(error)
+            time.sleep(2.0)  # let the CLI read the failure before the server goes away
+            server.should_exit = True
+            return
+        platform.supervise()
+
+    threading.Thread(target=start_then_supervise, name="platform-start", daemon=True).start()
+    try:
+        server.run()
+    finally:
+        platform.stop()
+    raise SystemExit(1 if platform.state == "failed" else 0)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,151 @@
+"""What `rtap up` and `rtap bench` do, with progress and a verdict on the console."""
+
+from __future__ import annotations
+
+import signal
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from types import FrameType
+
+from rich.console import Console
+from rich.live import Live
+from rich.markup import escape
+from rich.table import Table
+
+from rtap.local.control_client import ControlClient
+from rtap.local.runner import PipelineRun, RunSummary
+from rtap.local.stack import LocalStack
+from rtap.local.view import LiveView
+from workloads.producer.producer import ProducerStats
+from workloads.producer.settings import ProducerSettings
+
+
+@dataclass(frozen=True)
+class RunRequest:
+    duration_s: float | None
+    producer: ProducerSettings
+    live: bool = True
+    drain_timeout_s: float = 600.0
+
+
+@contextmanager
+def running_stack(local: LocalStack, console: Console) -> Iterator[ControlClient]:
+    """The stack, up for the duration of the block and stopped in order afterwards."""
+    try:
+        with console.status("starting the local platform") as status:
+            local.start(lambda step: status.update(f"{step}…"))
+        local_settings = local.settings.local
+        console.print(
+            f"[green]platform up[/]: Kafka {local.bootstrap}, redis 127.0.0.1:"
+            f"{local_settings.redis_port}, control 127.0.0.1:{local_settings.platform_port}; "
+            f"logs in {local.paths.logs}"
+        )
+        yield local.control()
+    finally:
+        with console.status("stopping") as status:
+            stopped = local.stop(lambda step: status.update(f"{step}…"))
+        if stopped:
+            console.print(f"stopped: {', '.join(stopped)}")
+
+
+@contextmanager
+def stop_on_signals(stop: threading.Event) -> Iterator[None]:
+    """Ctrl-C or SIGTERM ask for a clean stop; a second Ctrl-C interrupts at once."""
+
+    def ask_to_stop(signum: int, _: FrameType | None) -> None:
+        if stop.is_set():
+            raise KeyboardInterrupt
+        stop.set()
+
+    previous = {sig: signal.signal(sig, ask_to_stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+    try:
+        yield
+    finally:
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def run_pipeline(
+    local: LocalStack,
+    control: ControlClient,
+    console: Console,
+    request: RunRequest,
+    stop: threading.Event,
+) -> PipelineRun | None:
+    """Produce (with the live view), then drain and verify; None when stopped early.
+
+    The verified run's summary is `run.summary`.
+    """
+    run = PipelineRun(local, control, request.producer)
+    with console.status("waiting for earlier backlog to drain"):
+        run.prepare()
+    if run.producer is None:
+        raise RuntimeError("the run has no producer after prepare()")
+    result: list[ProducerStats] = []
+    worker = threading.Thread(
+        target=lambda: result.append(run.produce(request.duration_s, stop)), name="producer"
+    )
+    view = LiveView(control, local.settings.sla)
+    view.producer = run.producer.stats
+    worker.start()
+    with Live(
+        view.render(),
+        console=console,
+        refresh_per_second=1,
+        get_renderable=view.render,
+        transient=not request.live,
+    ):
+        while worker.is_alive():
+            worker.join(0.25)
+    if request.duration_s is None or stop.is_set():
+        console.print("stopped producing")
+        return None
+    with console.status("draining: waiting for the pipeline to commit everything produced"):
+        run.drain(request.drain_timeout_s)
+    with console.status("verifying against the producer's ground truth"):
+        summary = run.verify()
+    _print_summary(console, summary, local.settings.sla.freshness_p95_seconds)
+    return run
+
+
+def _print_summary(console: Console, summary: RunSummary, freshness_target_s: float) -> None:
+    table = Table(title=f"run {summary.run_id}", show_header=False)
+    table.add_column("figure")
+    table.add_column("value", justify="right")
+
+    def seconds(value: float | None) -> str:
+        return "—" if value is None else f"{value:.3f} s"
+
+    rows = [
+        ("produced (acknowledged)", f"{summary.produced:,}"),
+        ("valid", f"{summary.valid:,}"),
+        ("malformed → dead-lettered", f"{summary.malformed:,} → {summary.dead_lettered:,}"),
+        ("stored raw (distinct)", f"{summary.stored_raw:,}"),
+        (
+            "duplicates / missing / unexpected",
+            f"{summary.duplicates} / {summary.missing} / {summary.unexpected}",
+        ),
+        ("rollup cells / mismatches", f"{summary.rollup_cells:,} / {summary.rollup_mismatches}"),
+        ("producer rate", f"{summary.producer_rate_eps:,.0f} events/s"),
+        ("end-to-end throughput", f"{summary.throughput_eps:,.0f} events/s"),
+        (
+            "freshness p50 / p95 / p99",
+            f"{seconds(summary.freshness_p50_s)} / {seconds(summary.freshness_p95_s)} / "
+            f"{seconds(summary.freshness_p99_s)} (target p95 ≤ {freshness_target_s} s)",
+        ),
+        ("drain after producing stopped", f"{summary.drain_s:.1f} s"),
+    ]
+    for name, value in rows:
+        table.add_row(name, value)
+    console.print(table)
+    if summary.passed:
+        console.print(
+            "[bold green]verdict: PASS[/] — every acknowledged event stored exactly "
+            "once, rollups equal the ground truth, every malformed event dead-lettered"
+        )
+    else:
+        console.print("[bold red]verdict: FAIL[/]")
+        for problem in summary.problems:
+            console.print(f"  [red]•[/] {escape(problem)}")

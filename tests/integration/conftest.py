@@ -1,0 +1,59 @@
+"""One local platform for the integration tests, on real engines and free ports.
+
+The stack (Kafka broker in KRaft mode, redis-server, the platform process with chDB and
+the Spark streaming job) runs in a temporary run directory, so tests never touch a
+developer's own `rtap up`.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+from collections.abc import Iterator
+
+import pytest
+
+from rtap.local.control_client import ControlClient
+from rtap.local.stack import LocalStack
+from rtap.settings import find_project_dir, load_settings
+
+log = logging.getLogger("rtap.tests")
+
+
+def _free_ports(count: int) -> list[int]:
+    sockets = [socket.socket() for _ in range(count)]
+    try:
+        for sock in sockets:
+            sock.bind(("127.0.0.1", 0))
+        return [sock.getsockname()[1] for sock in sockets]
+    finally:
+        for sock in sockets:
+            sock.close()
+
+
+@pytest.fixture(scope="session")
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+    kafka, controller, redis, platform = _free_ports(4)
+    overrides = {
+        "RTAP_LOCAL__RUN_DIR": str(tmp_path_factory.mktemp("rtap") / "run"),
+        "RTAP_LOCAL__KAFKA_PORT": str(kafka),
+        "RTAP_LOCAL__KAFKA_CONTROLLER_PORT": str(controller),
+        "RTAP_LOCAL__REDIS_PORT": str(redis),
+        "RTAP_LOCAL__PLATFORM_PORT": str(platform),
+        # Short gaps and watermark, so that sessions close while the tests run.
+        "RTAP_STREAMING__SESSION_GAP_SECONDS": "5",
+        "RTAP_STREAMING__WATERMARK_DELAY_SECONDS": "5",
+        "RTAP_STREAMING__SESSION_TRIGGER_INTERVAL_MS": "2000",
+    }
+    settings = load_settings("local", find_project_dir(), environ=overrides)
+    local = LocalStack(settings, find_project_dir())
+    local.start(lambda step: log.info("starting: %s", step))
+    try:
+        yield local
+    finally:
+        local.stop()
+
+
+@pytest.fixture(scope="session")
+def control(stack: LocalStack) -> ControlClient:
+    return stack.control()

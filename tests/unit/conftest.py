@@ -1,0 +1,49 @@
+"""Fixtures shared by unit tests: one Spark session and one embedded ClickHouse engine.
+
+Both are real engines run in-process (chDB) or as a child JVM (Spark local mode); chDB
+allows one engine per process, so every test shares one data directory and isolates
+itself with its own database.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from pyspark.sql import SparkSession
+
+from workloads.storage.client import connect
+from workloads.storage.settings import ClickHouseSettings
+
+
+@pytest.fixture(scope="session")
+def spark() -> Iterator[SparkSession]:
+    session = (
+        SparkSession.builder.master("local[2]")
+        .appName("rtap-unit-tests")
+        .config("spark.sql.shuffle.partitions", "2")
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.driver.extraJavaOptions", "-Xss8m")
+        .getOrCreate()
+    )
+    session.sparkContext.setLogLevel("ERROR")
+    yield session
+    session.stop()
+
+
+@pytest.fixture(scope="session")
+def clickhouse(tmp_path_factory: pytest.TempPathFactory) -> Any:
+    directory: Path = tmp_path_factory.mktemp("chdb")
+    return connect(ClickHouseSettings(), directory)
+
+
+@pytest.fixture
+def database(clickhouse: Any) -> Iterator[str]:
+    name = f"t_{uuid.uuid4().hex[:10]}"
+    yield name
+    clickhouse.command(f"DROP DATABASE IF EXISTS {name} SYNC")

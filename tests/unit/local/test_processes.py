@@ -1,0 +1,68 @@
+from __future__ import annotations
+
+import socket
+import sys
+from pathlib import Path
+
+import orjson
+import psutil
+
+from rtap.local.processes import ProcessRegistry, port_in_use
+
+
+def _sleeper(registry: ProcessRegistry, tmp_path: Path, name: str = "sleeper") -> int:
+    process = registry.start(
+        name, [sys.executable, "-c", "import time; time.sleep(60)"], tmp_path / f"{name}.log"
+    )
+    return process.pid
+
+
+def test_start_records_and_stop_stops(tmp_path: Path) -> None:
+    registry = ProcessRegistry(tmp_path / "pids")
+    pid = _sleeper(registry, tmp_path)
+    assert registry.is_running("sleeper")
+    assert [r.pid for r in registry.records()] == [pid]
+    assert registry.stop("sleeper", timeout_s=5)
+    assert not psutil.pid_exists(pid) or psutil.Process(pid).status() == psutil.STATUS_ZOMBIE
+    assert registry.records() == []
+    assert not registry.stop("sleeper")
+
+
+def test_stop_takes_the_children_along(tmp_path: Path) -> None:
+    registry = ProcessRegistry(tmp_path / "pids")
+    script = (
+        "import subprocess, sys, time;"
+        "subprocess.Popen([sys.executable, '-c', 'import time; time.sleep(60)']);"
+        "time.sleep(60)"
+    )
+    registry.start("parent", [sys.executable, "-c", script], tmp_path / "parent.log")
+    members = []
+    for _ in range(50):
+        members = registry.members("parent")
+        if len(members) == 2:
+            break
+        psutil.wait_procs([], timeout=0.1)
+    assert len(members) == 2
+    registry.stop("parent", timeout_s=5)
+    assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in members)
+
+
+def test_a_recycled_pid_is_never_signalled(tmp_path: Path) -> None:
+    registry = ProcessRegistry(tmp_path / "pids")
+    pid = _sleeper(registry, tmp_path)
+    record_path = tmp_path / "pids" / "sleeper.json"
+    record = orjson.loads(record_path.read_bytes())
+    record["create_time"] -= 1000  # as if the pid now belonged to another process
+    record_path.write_bytes(orjson.dumps(record))
+    assert registry.members("sleeper") == []
+    assert psutil.pid_exists(pid)
+    psutil.Process(pid).kill()
+
+
+def test_port_in_use() -> None:
+    with socket.socket() as holder:
+        holder.bind(("127.0.0.1", 0))
+        holder.listen()
+        port = holder.getsockname()[1]
+        assert port_in_use(port)
+    assert not port_in_use(port)

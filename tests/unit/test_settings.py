@@ -1,0 +1,78 @@
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from rtap.settings import SettingsError, find_project_dir, load_settings
+from workloads.events import EventType
+
+PROJECT = find_project_dir()
+
+
+def _stack(tmp_path: Path, body: str) -> Path:
+    (tmp_path / "stacks").mkdir()
+    (tmp_path / "stacks" / "Pulumi.t.yaml").write_text(body)
+    return tmp_path
+
+
+def test_the_local_stack_loads() -> None:
+    settings = load_settings("local", PROJECT, environ={})
+    assert settings.environment == "local"
+    assert settings.kafka.partitions == 4
+    assert settings.kafka.replication_factor == 1
+    assert settings.producer.event_mix[EventType.PAGE_VIEW] == 0.55
+    assert settings.sla.freshness_p95_seconds == 2.0
+
+
+def test_environment_variables_override_single_keys() -> None:
+    env = {"RTAP_KAFKA__PARTITIONS": "8", "RTAP_PRODUCER__RATE_PER_SECOND": "1234"}
+    settings = load_settings("local", PROJECT, environ=env)
+    assert settings.kafka.partitions == 8
+    assert settings.producer.rate_per_second == 1234
+    assert settings.kafka.retention_hours == 24  # untouched keys keep the file's values
+
+
+@pytest.mark.parametrize(
+    ("env", "message"),
+    [
+        ({"RTAP_KAFKA__PARTITIONS": "0"}, r"rtap:kafka\.partitions: .*greater than or equal to 1"),
+        ({"RTAP_KAFKA__PARTITIONS": "0"}, r"environment variable RTAP_KAFKA__PARTITIONS"),
+        ({"RTAP_PRODUCER__RATE_PER_SECOND": "fast"}, r"rtap:producer\.ratePerSecond"),
+        ({"RTAP_KAFKA__PARTITONS": "3"}, r"rtap:kafka\.partitons: Extra inputs"),
+        ({"RTAP_NOPE__X": "1"}, r"RTAP_NOPE__X: there is no settings section rtap:nope"),
+        ({"RTAP_KAFKA__MIN_INSYNC_REPLICAS": "2"}, r"minInsyncReplicas \(2\) cannot exceed"),
+        ({"RTAP_LOCAL__KAFKA_PORT": "80"}, r"rtap:local\.kafkaPort"),
+        ({"RTAP_PRODUCER__MALFORMED_SHARE": "1.5"}, r"rtap:producer\.malformedShare"),
+        ({"RTAP_EVENTS__MAX_AGE_SECONDS": "9999999"}, r"must be below clickhouse\.rawRetention"),
+        ({"RTAP_CLICKHOUSE__DATABASE": "x; DROP"}, r"rtap:clickhouse\.database"),
+    ],
+)
+def test_a_bad_value_names_the_key(env: dict[str, str], message: str) -> None:
+    with pytest.raises(SettingsError, match=message):
+        load_settings("local", PROJECT, environ=env)
+
+
+def test_a_bad_value_in_the_file_names_the_file(tmp_path: Path) -> None:
+    project = _stack(tmp_path, "config:\n  rtap:kafka:\n    partitions: -3\n")
+    with pytest.raises(SettingsError, match=r"rtap:kafka\.partitions.*Pulumi\.t\.yaml"):
+        load_settings("t", project, environ={})
+
+
+def test_an_unknown_section_in_the_file_is_an_error(tmp_path: Path) -> None:
+    project = _stack(tmp_path, "config:\n  rtap:kafak:\n    partitions: 3\n")
+    with pytest.raises(SettingsError, match="rtap:kafak: Extra inputs are not permitted"):
+        load_settings("t", project, environ={})
+
+
+def test_other_namespaces_are_ignored(tmp_path: Path) -> None:
+    project = _stack(tmp_path, "config:\n  aws:region: eu-west-1\n  rtap:environment: t\n")
+    assert load_settings("t", project, environ={}).environment == "t"
+
+
+def test_invalid_yaml_and_missing_stacks_are_explained(tmp_path: Path) -> None:
+    project = _stack(tmp_path, "config: [unclosed\n")
+    with pytest.raises(SettingsError, match="not valid YAML"):
+        load_settings("t", project, environ={})
+    with pytest.raises(SettingsError, match="is 'nope' a stack name"):
+        load_settings("nope", project, environ={})

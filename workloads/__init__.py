@@ -1,0 +1,1 @@
+"""Workload code the platform runs: the event model, producer, streaming job, storage."""

@@ -1,0 +1,25 @@
+"""Settings of the ClickHouse storage layer."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from workloads.common import SettingsModel
+
+
+class ClickHouseSettings(SettingsModel):
+    """Where and how events are stored.
+
+    `dsn` empty means the embedded chDB engine in the platform's run directory; a
+    `http(s)://user@host:port` DSN talks to ClickHouse servers with the same SQL.
+    """
+
+    dsn: str = ""
+    database: str = Field("rtap", pattern=r"^[A-Za-z_][A-Za-z0-9_]{0,63}$")
+    raw_retention_days: int = Field(30, ge=1, le=3650)
+    rollup_retention_days: int = Field(400, ge=1, le=36500)
+    # How many recent insert blocks a table remembers for deduplication. A crash replays
+    # at most the last micro-batch (one block per partition per table), so 1000 is ample.
+    dedup_window_blocks: int = Field(1000, ge=10, le=100_000)
+    # Set on ClickHouse clusters: migrations then use Replicated engines and ON CLUSTER.
+    cluster: str = Field("", pattern=r"^[A-Za-z0-9_]*$")

@@ -1,0 +1,284 @@
+"""The streaming job's I/O: Spark session, Kafka sources, foreachBatch sinks, checkpoints.
+
+Two queries read the events topic: `ingest` (validate, store raw, dead-letter the rest)
+and `sessions` (sessionize valid events). Each has its own checkpoint; the sinks are
+idempotent, so restarting a query from its checkpoint after any crash neither loses nor
+duplicates data. A query that fails is restarted with exponential backoff.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pyarrow as pa
+import structlog
+from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
+
+from workloads.events.model import EventLimits
+from workloads.producer.generator import TrafficGenerator
+from workloads.producer.settings import ProducerSettings
+from workloads.streaming.metrics import BatchRecord, PipelineMetrics
+from workloads.streaming.settings import StreamingSettings
+from workloads.streaming.transforms import parse_events, user_sessions, valid_events
+
+log = structlog.get_logger(__name__)
+
+BatchWriter = Callable[[pa.Table, int, float], BatchRecord]
+_MAX_BACKOFF_S = 60.0
+_WARM_UP_ROWS = 5_000
+_KAFKA_SCHEMA = (
+    "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
+)
+
+
+@dataclass(frozen=True)
+class JobEnvironment:
+    """Where the job runs: broker, checkpoints, connector jars and log destination."""
+
+    bootstrap: str
+    topic: str
+    checkpoint_dir: Path
+    connector_jars: tuple[Path, ...]
+    log_config: Path | None = None
+    log_file: Path | None = None
+    kafka_options: dict[str, str] = field(default_factory=dict)
+
+
+def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> SparkSession:
+    cores = os.cpu_count() or 2
+    java_options = ["-Xss8m"]  # query.stop() overflowed the default stack (FACTS.md)
+    if env.log_config is not None and env.log_file is not None:
+        java_options += [
+            f"-Dlog4j2.configurationFile=file:{env.log_config}",
+            f"-Drtap.log.file={env.log_file}",
+        ]
+    builder = (
+        SparkSession.builder.master(f"local[{cores}]")
+        .appName("rtap-streaming")
+        .config("spark.jars", ",".join(str(jar) for jar in env.connector_jars))
+        .config("spark.driver.memory", settings.driver_memory)
+        .config("spark.driver.extraJavaOptions", " ".join(java_options))
+        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions or cores))
+        .config("spark.sql.session.timeZone", "UTC")
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        # FAIR lets the sessions query's batches interleave with ingest instead of queueing.
+        .config("spark.scheduler.mode", "FAIR")
+    )
+    if settings.state_store == "rocksdb":
+        builder = builder.config(
+            "spark.sql.streaming.stateStore.providerClass",
+            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
+        ).config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
+    return builder.getOrCreate()
+
+
+def warm_up(spark: SparkSession, limits: EventLimits, settings: StreamingSettings) -> float:
+    """Run both queries' transforms once over synthetic records; returns the seconds taken.
+
+    The first micro-batch of a fresh JVM otherwise pays for class loading, JIT and code
+    generation (measured: ~10 s against ~1 s warm), which would show as a freshness spike
+    at every start and every restart after a crash.
+    """
+    started = time.perf_counter()
+    generator = TrafficGenerator(ProducerSettings(seed=0, malformed_share=0.05), limits)
+    now = time.time()
+    stamp = datetime.fromtimestamp(now, UTC)
+    rows = [
+        (record.key, record.value, "warm-up", index % 4, index, stamp)
+        for index, record in enumerate(generator.next_record(now) for _ in range(_WARM_UP_ROWS))
+    ]
+    frame = spark.createDataFrame(rows, _KAFKA_SCHEMA)
+    parse_events(frame, limits).toArrow()
+    sessions = user_sessions(
+        valid_events(parse_events(frame, limits)),
+        settings.watermark_delay_seconds,
+        settings.session_gap_seconds,
+    )
+    sessions.toArrow()
+    return time.perf_counter() - started
+
+
+class _ProgressListener(StreamingQueryListener):
+    """Feeds Spark's own per-stage timings and offsets into the metrics."""
+
+    def __init__(self, job: StreamingJob) -> None:
+        self._job = job
+
+    def onQueryStarted(self, event: Any) -> None:  # noqa: N802 (Spark's API)
+        return None
+
+    def onQueryProgress(self, event: Any) -> None:  # noqa: N802
+        progress = event.progress
+        for stage, millis in (progress.durationMs or {}).items():
+            self._job.metrics.add_stage_time(f"spark.{progress.name}.{stage}", millis / 1000)
+        if progress.sources:
+            self._job.record_end_offsets(progress.name, progress.sources[0].endOffset)
+
+    def onQueryIdle(self, event: Any) -> None:  # noqa: N802
+        return None
+
+    def onQueryTerminated(self, event: Any) -> None:  # noqa: N802
+        if event.exception:
+            log.error("query terminated", query_id=str(event.id), error=event.exception)
+
+
+@dataclass
+class _QueryState:
+    start: Callable[[], StreamingQuery]
+    query: StreamingQuery | None = None
+    restarts: int = 0
+    next_start_at: float = 0.0
+    last_error: str | None = None
+    end_offsets: dict[int, int] = field(default_factory=dict)
+
+
+class StreamingJob:
+    def __init__(
+        self,
+        spark: SparkSession,
+        *,
+        settings: StreamingSettings,
+        limits: EventLimits,
+        env: JobEnvironment,
+        ingest: BatchWriter,
+        sessions: BatchWriter,
+        metrics: PipelineMetrics,
+    ) -> None:
+        self._spark = spark
+        self._settings = settings
+        self._limits = limits
+        self._env = env
+        self.metrics = metrics
+        self._lock = threading.Lock()
+        self._queries = {
+            "ingest": _QueryState(lambda: self._start_ingest(ingest)),
+            "sessions": _QueryState(lambda: self._start_sessions(sessions)),
+        }
+        spark.streams.addListener(_ProgressListener(self))
+
+    def start(self) -> None:
+        for name, state in self._queries.items():
+            state.end_offsets = committed_offsets(self._env.checkpoint_dir / name, self._env.topic)
+            state.query = state.start()
+            log.info(
+                "query started", query=name, id=str(state.query.id), resumed_from=state.end_offsets
+            )
+
+    def supervise(self) -> None:
+        """Restart any query that died, with exponential backoff. Call periodically."""
+        for name, state in self._queries.items():
+            query = state.query
+            if query is None or query.isActive:
+                continue
+            now = time.time()
+            if state.next_start_at == 0.0:
+                error = query.exception()
+                state.last_error = str(error) if error else "stopped"
+                delay = min(2.0**state.restarts, _MAX_BACKOFF_S)
+                state.next_start_at = now + delay
+                log.error(
+                    "query failed; restarting", query=name, in_s=delay, error=state.last_error
+                )
+            elif now >= state.next_start_at:
+                state.restarts += 1
+                state.next_start_at = 0.0
+                state.query = state.start()
+
+    def stop(self) -> None:
+        for name, state in self._queries.items():
+            if state.query is not None and state.query.isActive:
+                state.query.stop()
+                log.info("query stopped", query=name)
+
+    def record_end_offsets(self, name: str, end_offset: Any) -> None:
+        raw = orjson.loads(end_offset) if isinstance(end_offset, str) else end_offset
+        offsets = raw.get(self._env.topic, {}) if isinstance(raw, dict) else {}
+        with self._lock:
+            if name in self._queries:
+                self._queries[name].end_offsets = {int(p): int(o) for p, o in offsets.items()}
+
+    def status(self) -> dict[str, Any]:
+        with self._lock:
+            return {
+                name: {
+                    "active": bool(state.query is not None and state.query.isActive),
+                    "restarts": state.restarts,
+                    "last_error": state.last_error,
+                    "end_offsets": dict(state.end_offsets),
+                }
+                for name, state in self._queries.items()
+            }
+
+    def _source(self) -> DataFrame:
+        reader = (
+            self._spark.readStream.format("kafka")
+            .option("kafka.bootstrap.servers", self._env.bootstrap)
+            .option("subscribe", self._env.topic)
+            .option("startingOffsets", self._settings.starting_offsets)
+            .option("maxOffsetsPerTrigger", str(self._settings.max_offsets_per_trigger))
+            .option("failOnDataLoss", "true")
+        )
+        for key, value in self._env.kafka_options.items():
+            reader = reader.option(key, value)
+        return reader.load()
+
+    def _start_ingest(self, writer: BatchWriter) -> StreamingQuery:
+        parsed = parse_events(self._source(), self._limits)
+        return (
+            parsed.writeStream.queryName("ingest")
+            .foreachBatch(_collecting(writer))
+            .option("checkpointLocation", str(self._env.checkpoint_dir / "ingest"))
+            .trigger(processingTime=f"{self._settings.trigger_interval_ms} milliseconds")
+            .start()
+        )
+
+    def _start_sessions(self, writer: BatchWriter) -> StreamingQuery:
+        events = valid_events(parse_events(self._source(), self._limits))
+        sessions = user_sessions(
+            events, self._settings.watermark_delay_seconds, self._settings.session_gap_seconds
+        )
+        return (
+            sessions.writeStream.queryName("sessions")
+            .outputMode("append")
+            .foreachBatch(_collecting(writer))
+            .option("checkpointLocation", str(self._env.checkpoint_dir / "sessions"))
+            .trigger(processingTime=f"{self._settings.session_trigger_interval_ms} milliseconds")
+            .start()
+        )
+
+
+def committed_offsets(checkpoint: Path, topic: str) -> dict[int, int]:
+    """End offsets of the last batch a checkpoint has committed ({} for a new query).
+
+    Spark reports offsets only when a batch runs; reading the checkpoint tells where a
+    restarted query stands before new data arrives.
+    """
+    committed = [int(p.name) for p in (checkpoint / "commits").glob("[0-9]*")]
+    if not committed:
+        return {}
+    lines = (checkpoint / "offsets" / str(max(committed))).read_text().splitlines()
+    for line in reversed(lines):
+        if line.startswith("{") and f'"{topic}"' in line:
+            return {int(p): int(o) for p, o in orjson.loads(line)[topic].items()}
+    return {}
+
+
+def _collecting(writer: BatchWriter) -> Callable[[DataFrame, int], None]:
+    """A foreachBatch function: one Arrow collect per batch, then the writer."""
+
+    def run(frame: DataFrame, batch_id: int) -> None:
+        started = time.perf_counter()
+        table = frame.toArrow()
+        writer(table, batch_id, time.perf_counter() - started)
+
+    return run
