@@ -61,14 +61,14 @@ jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete
 $(JARS)/kafka/.complete: jvm/kafka/pom.xml | system-packages
 	@echo "Fetching the Kafka broker jars with Maven (first run: about 45 MB)"
 	@rm -rf $(JARS)/kafka
-	mvn --batch-mode --quiet -f jvm/kafka/pom.xml dependency:copy-dependencies \
+	mvn --batch-mode --quiet -Dstyle.color=never -f jvm/kafka/pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DoutputDirectory=$(abspath $(JARS)/kafka)
 	@touch $@
 
 $(JARS)/spark/.complete: jvm/spark/pom.xml | system-packages
 	@echo "Fetching Spark's Kafka connector jars with Maven"
 	@rm -rf $(JARS)/spark
-	mvn --batch-mode --quiet -f jvm/spark/pom.xml dependency:copy-dependencies \
+	mvn --batch-mode --quiet -Dstyle.color=never -f jvm/spark/pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DincludeArtifactIds=$(SPARK_CONNECTOR_ARTIFACTS) \
 	  -DoutputDirectory=$(abspath $(JARS)/spark)
 	@touch $@

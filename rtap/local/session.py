@@ -18,7 +18,6 @@ from rtap.local.control_client import ControlClient
 from rtap.local.runner import PipelineRun, RunSummary
 from rtap.local.stack import LocalStack
 from rtap.local.view import LiveView
-from workloads.producer.producer import ProducerStats
 from workloads.producer.settings import ProducerSettings
 
 
@@ -26,7 +25,6 @@ from workloads.producer.settings import ProducerSettings
 class RunRequest:
     duration_s: float | None
     producer: ProducerSettings
-    live: bool = True
     drain_timeout_s: float = 600.0
 
 
@@ -83,20 +81,11 @@ def run_pipeline(
         run.prepare()
     if run.producer is None:
         raise RuntimeError("the run has no producer after prepare()")
-    result: list[ProducerStats] = []
-    worker = threading.Thread(
-        target=lambda: result.append(run.produce(request.duration_s, stop)), name="producer"
-    )
+    worker = threading.Thread(target=run.produce, args=(request.duration_s, stop), name="producer")
     view = LiveView(control, local.settings.sla)
     view.producer = run.producer.stats
     worker.start()
-    with Live(
-        view.render(),
-        console=console,
-        refresh_per_second=1,
-        get_renderable=view.render,
-        transient=not request.live,
-    ):
+    with Live(view.render(), console=console, refresh_per_second=1, get_renderable=view.render):
         while worker.is_alive():
             worker.join(0.25)
     if request.duration_s is None or stop.is_set():

@@ -1,10 +1,10 @@
 """Deliberate crashes at chosen points, for recovery tests and failover drills.
 
 `RTAP_CRASH_AT=<point>:<n>` makes the process kill itself with SIGKILL (no cleanup, as
-a power cut would) the n-th time a micro-batch with records passes `<point>`. The points sit in the windows
-that matter for exactly-once: `ingest.after_insert` (raw rows are in ClickHouse, the
-dead letters and Spark's commit are not) and `ingest.after_dead_letters` (everything is
-written, Spark's commit is not).
+a power cut would) the n-th time a micro-batch with records passes `<point>`. The
+points sit in the windows that matter for exactly-once: `ingest.after_insert` (raw rows
+are in ClickHouse, the dead letters and Spark's commit are not) and
+`ingest.after_dead_letters` (everything is written, Spark's commit is not).
 """
 
 from __future__ import annotations
