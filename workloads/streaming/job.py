@@ -168,7 +168,15 @@ class StreamingJob:
 
     def start(self) -> None:
         for name, state in self._queries.items():
-            state.end_offsets = committed_offsets(self._env.checkpoint_dir / name, self._env.topic)
+            checkpoint = self._env.checkpoint_dir / name
+            removed = remove_orphaned_temp_files(checkpoint)
+            if removed:
+                log.warning(
+                    "removed temp files a crash left in the checkpoint",
+                    query=name,
+                    files=[str(path) for path in removed],
+                )
+            state.end_offsets = committed_offsets(checkpoint, self._env.topic)
             state.query = state.start()
             log.info(
                 "query started", query=name, id=str(state.query.id), resumed_from=state.end_offsets
@@ -255,6 +263,26 @@ class StreamingJob:
             .trigger(processingTime=f"{self._settings.session_trigger_interval_ms} milliseconds")
             .start()
         )
+
+
+def remove_orphaned_temp_files(checkpoint: Path) -> list[Path]:
+    """Delete the temp files of checkpoint writes a crash interrupted.
+
+    Spark writes each checkpoint file to `.<name>.<uuid>.tmp` and renames it. A kill
+    between the two leaves the temp file behind, and Spark 4.2 then refuses to start a
+    query whose first batch never committed ("checkpoint location should be empty on
+    batch 0"). Only call this while no driver uses the checkpoint.
+    """
+    if not checkpoint.is_dir():
+        return []
+    orphans = [
+        path
+        for path in checkpoint.rglob(".*")
+        if path.is_file() and (path.name.endswith(".tmp") or path.name.endswith(".tmp.crc"))
+    ]
+    for path in orphans:
+        path.unlink()
+    return orphans
 
 
 def committed_offsets(checkpoint: Path, topic: str) -> dict[int, int]:
