@@ -47,6 +47,11 @@ class RunPaths:
         return self.root / "checkpoints"
 
     @property
+    def session_input(self) -> Path:
+        """Valid events staged by the ingest query for the sessions query (Parquet)."""
+        return self.root / "staging" / "session-input"
+
+    @property
     def runs(self) -> Path:
         """Ground truth and summaries of producing runs, one folder per run."""
         return self.root / "runs"

@@ -35,7 +35,7 @@ from workloads.storage.client import connect
 from workloads.storage.migrate import MigrationRunner
 from workloads.storage.sink import ClickHouseSink
 from workloads.storage.verification import count_events, rollup_snapshot, verify_run
-from workloads.streaming.batches import IngestBatchWriter, SessionBatchWriter
+from workloads.streaming.batches import IngestBatchWriter, SessionBatchWriter, SessionInputStager
 from workloads.streaming.dead_letters import DeadLetterWriter
 from workloads.streaming.faults import CrashPoints
 from workloads.streaming.job import (
@@ -89,6 +89,7 @@ class Platform:
             bootstrap=self.bootstrap,
             topic=kafka.events_topic,
             checkpoint_dir=self.paths.checkpoints,
+            session_input_dir=self.paths.session_input,
             connector_jars=tuple(jars(self.paths.spark_jars, "Spark Kafka connector")),
             log_config=self.paths.jvm_config / "spark-log4j2.properties",
             log_file=self.paths.logs / "spark.log",
@@ -105,7 +106,11 @@ class Platform:
             limits=self.settings.events,
             env=env,
             ingest=IngestBatchWriter(
-                sink, self._dead_letters, self.metrics, CrashPoints.from_environment()
+                sink,
+                self._dead_letters,
+                SessionInputStager(env.session_input_dir),
+                self.metrics,
+                CrashPoints.from_environment(),
             ).write,
             sessions=SessionBatchWriter(sink, self.metrics).write,
             metrics=self.metrics,

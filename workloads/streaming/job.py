@@ -21,14 +21,21 @@ import orjson
 import pyarrow as pa
 import structlog
 from pyspark.sql import DataFrame, SparkSession
-from pyspark.sql.streaming import StreamingQuery, StreamingQueryListener
+from pyspark.sql import types as T
+from pyspark.sql.streaming import StreamingQuery
 
 from workloads.events.model import EventLimits
+from workloads.events.spark import typed_event_schema
 from workloads.producer.generator import TrafficGenerator
 from workloads.producer.settings import ProducerSettings
 from workloads.streaming.metrics import BatchRecord, PipelineMetrics
 from workloads.streaming.settings import StreamingSettings
-from workloads.streaming.transforms import parse_events, user_sessions, valid_events
+from workloads.streaming.transforms import (
+    SESSION_INPUT_COLUMNS,
+    parse_events,
+    user_sessions,
+    valid_events,
+)
 
 log = structlog.get_logger(__name__)
 
@@ -47,6 +54,8 @@ class JobEnvironment:
     bootstrap: str
     topic: str
     checkpoint_dir: Path
+    # Where the ingest query stages valid events for the sessions query (Parquet files).
+    session_input_dir: Path
     connector_jars: tuple[Path, ...]
     log_config: Path | None = None
     log_file: Path | None = None
@@ -73,6 +82,9 @@ def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> Sp
         .config("spark.ui.showConsoleProgress", "false")
         # FAIR lets the sessions query's batches interleave with ingest instead of queueing.
         .config("spark.scheduler.mode", "FAIR")
+        # Progress is polled every second (StreamingJob.supervise); a short history keeps
+        # each poll cheap.
+        .config("spark.sql.streaming.numRecentProgressUpdates", "20")
     )
     if settings.state_store == "rocksdb":
         builder = builder.config(
@@ -108,30 +120,6 @@ def warm_up(spark: SparkSession, limits: EventLimits, settings: StreamingSetting
     return time.perf_counter() - started
 
 
-class _ProgressListener(StreamingQueryListener):
-    """Feeds Spark's own per-stage timings and offsets into the metrics."""
-
-    def __init__(self, job: StreamingJob) -> None:
-        self._job = job
-
-    def onQueryStarted(self, event: Any) -> None:  # noqa: N802 (Spark's API)
-        return None
-
-    def onQueryProgress(self, event: Any) -> None:  # noqa: N802
-        progress = event.progress
-        for stage, millis in (progress.durationMs or {}).items():
-            self._job.metrics.add_stage_time(f"spark.{progress.name}.{stage}", millis / 1000)
-        if progress.sources:
-            self._job.record_end_offsets(progress.name, progress.sources[0].endOffset)
-
-    def onQueryIdle(self, event: Any) -> None:  # noqa: N802
-        return None
-
-    def onQueryTerminated(self, event: Any) -> None:  # noqa: N802
-        if event.exception:
-            log.error("query terminated", query_id=str(event.id), error=event.exception)
-
-
 @dataclass
 class _QueryState:
     start: Callable[[], StreamingQuery]
@@ -140,6 +128,7 @@ class _QueryState:
     next_start_at: float = 0.0
     last_error: str | None = None
     end_offsets: dict[int, int] = field(default_factory=dict)
+    last_batch_id: int = -1
 
 
 class StreamingJob:
@@ -164,7 +153,6 @@ class StreamingJob:
             "ingest": _QueryState(lambda: self._start_ingest(ingest)),
             "sessions": _QueryState(lambda: self._start_sessions(sessions)),
         }
-        spark.streams.addListener(_ProgressListener(self))
 
     def start(self) -> None:
         for name, state in self._queries.items():
@@ -183,10 +171,18 @@ class StreamingJob:
             )
 
     def supervise(self) -> None:
-        """Restart any query that died, with exponential backoff. Call periodically."""
+        """Record progress, and restart any query that died with exponential backoff.
+
+        Call about once a second. Progress is polled rather than pushed: a Python
+        StreamingQueryListener cost the driver a third of its CPU (py4j reflection per
+        field of every progress event), polling costs one JSON string per batch.
+        """
         for name, state in self._queries.items():
             query = state.query
-            if query is None or query.isActive:
+            if query is None:
+                continue
+            self._record_progress(name, state, query)
+            if query.isActive:
                 continue
             now = time.time()
             if state.next_start_at == 0.0:
@@ -208,12 +204,19 @@ class StreamingJob:
                 state.query.stop()
                 log.info("query stopped", query=name)
 
-    def record_end_offsets(self, name: str, end_offset: Any) -> None:
-        raw = orjson.loads(end_offset) if isinstance(end_offset, str) else end_offset
-        offsets = raw.get(self._env.topic, {}) if isinstance(raw, dict) else {}
-        with self._lock:
-            if name in self._queries:
-                self._queries[name].end_offsets = {int(p): int(o) for p, o in offsets.items()}
+    def _record_progress(self, name: str, state: _QueryState, query: StreamingQuery) -> None:
+        for progress in query.recentProgress:
+            if progress.batchId <= state.last_batch_id:
+                continue
+            state.last_batch_id = progress.batchId
+            for stage, millis in (progress.durationMs or {}).items():
+                self.metrics.add_stage_time(f"spark.{name}.{stage}", millis / 1000)
+            if progress.sources:
+                end = progress.sources[0].endOffset
+                raw = orjson.loads(end) if isinstance(end, str) else end
+                offsets = raw.get(self._env.topic, {}) if isinstance(raw, dict) else {}
+                with self._lock:
+                    state.end_offsets = {int(p): int(o) for p, o in offsets.items()}
 
     def status(self) -> dict[str, Any]:
         with self._lock:
@@ -235,6 +238,7 @@ class StreamingJob:
             .option("startingOffsets", self._settings.starting_offsets)
             .option("maxOffsetsPerTrigger", str(self._settings.max_offsets_per_trigger))
             .option("failOnDataLoss", "true")
+            .option("kafka.fetch.max.wait.ms", str(self._settings.fetch_max_wait_ms))
         )
         for key, value in self._env.kafka_options.items():
             reader = reader.option(key, value)
@@ -251,7 +255,12 @@ class StreamingJob:
         )
 
     def _start_sessions(self, writer: BatchWriter) -> StreamingQuery:
-        events = valid_events(parse_events(self._source(), self._limits))
+        events = (
+            self._spark.readStream.schema(session_input_schema())
+            # Staged files are deleted once a committed batch has read them.
+            .option("cleanSource", "delete")
+            .parquet(str(self._env.session_input_dir))
+        )
         sessions = user_sessions(
             events, self._settings.watermark_delay_seconds, self._settings.session_gap_seconds
         )
@@ -299,6 +308,11 @@ def committed_offsets(checkpoint: Path, topic: str) -> dict[int, int]:
         if line.startswith("{") and f'"{topic}"' in line:
             return {int(p): int(o) for p, o in orjson.loads(line)[topic].items()}
     return {}
+
+
+def session_input_schema() -> T.StructType:
+    typed = typed_event_schema()
+    return T.StructType([typed[name] for name in SESSION_INPUT_COLUMNS])
 
 
 def _collecting(writer: BatchWriter) -> Callable[[DataFrame, int], None]:

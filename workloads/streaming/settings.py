@@ -23,5 +23,9 @@ class StreamingSettings(SettingsModel):
     # Bounds a micro-batch after a backlog (restart, catch-up) so latency stays bounded.
     max_offsets_per_trigger: int = Field(500_000, ge=1_000)
     starting_offsets: Literal["earliest", "latest"] = "earliest"
+    # How long the broker may hold a fetch that is waiting for data. A task reading up to
+    # the end of the log otherwise waited the Kafka default (500 ms) on every batch:
+    # measured, tasks ran 500 ms for 10 ms of CPU.
+    fetch_max_wait_ms: int = Field(20, ge=1, le=500)
     state_store: Literal["rocksdb", "hdfs"] = "rocksdb"
     driver_memory: str = Field("2g", pattern=r"^\d+[mg]$")

@@ -31,6 +31,8 @@ from workloads.events.spark import CORRUPT_RECORD_COLUMN, json_parse_schema
 REASON = "dlq_reason"
 DETAIL = "dlq_detail"
 SOURCE_COLUMNS = ("source_topic", "source_partition", "source_offset", "source_timestamp")
+# What sessionization reads of each valid event.
+SESSION_INPUT_COLUMNS = ("user_id", "event_time", "event_type", "value")
 _PARSED = "_parsed"
 _TEXT = "_text"
 _PAYLOAD_BYTES = "_payload_bytes"
@@ -79,15 +81,17 @@ def parse_events(kafka_rows: DataFrame, limits: EventLimits) -> DataFrame:
     # Typed fields, then the index of the first failing rule, are each computed once in
     # their own projection; reason, detail and payload are then lookups by that index.
     staged = staged.select("*", *[_typed(spec).alias(spec.name) for spec in EVENT_FIELDS])
+    # Each CASE is one flat chain of WHEN branches: nesting CASE inside ELSE made Spark's
+    # code generation, which runs every micro-batch, quadratic in the number of rules.
     rules = list(validation_rules(limits))
-    first_failure = F.lit(None).cast("int")
-    for index in reversed(range(len(rules))):
-        first_failure = F.when(rules[index].failed, F.lit(index)).otherwise(first_failure)
+    first_failure = F.when(rules[0].failed, F.lit(0))
+    for index, later in enumerate(rules[1:], start=1):
+        first_failure = first_failure.when(later.failed, F.lit(index))
     checked = staged.withColumn(_RULE, first_failure)
     rule = F.col(_RULE)
-    detail = F.lit(None).cast("string")
-    for index in reversed(range(len(rules))):
-        detail = F.when(rule == index, rules[index].detail).otherwise(detail)
+    detail = F.when(rule == 0, rules[0].detail)
+    for index, later in enumerate(rules[1:], start=1):
+        detail = detail.when(rule == index, later.detail)
     reasons = F.array(*[F.lit(r.reason.value) for r in rules])
     return checked.select(
         *FIELD_NAMES,
