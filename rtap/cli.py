@@ -237,7 +237,11 @@ def produce(
 def bench_ingest(
     *,
     rate: Annotated[int, typer.Option(help="Events per second to offer.", min=1)],
-    duration: Annotated[float, typer.Option(help="Seconds to produce.", min=5)],
+    duration: Annotated[float, typer.Option(help="Seconds to produce and measure.", min=5)],
+    warmup: Annotated[
+        float,
+        typer.Option(help="Seconds to produce at the same rate first, not measured (JIT warm-up)."),
+    ] = 30.0,
     json_path: JsonOut = None,
     stack: Stack = "local",
     record: Annotated[
@@ -246,9 +250,10 @@ def bench_ingest(
 ) -> None:
     """Sustained end-to-end ingest: throughput and freshness p50/p95/p99.
 
-    Brings the platform up, offers `--rate` events/s for `--duration` seconds, drains and
-    verifies, then reports the throughput reached, freshness percentiles, where the time
-    went (CPU per process and per-stage timings) and a plot of both over time.
+    Brings the platform up, offers `--rate` events/s for `--warmup` seconds (not measured),
+    then for `--duration` seconds, drains and verifies, and reports the throughput reached,
+    freshness percentiles, where the time went (CPU per process and per-stage timings) and
+    a plot of both over time.
     """
     try:
         _, local = _load(stack)
@@ -256,6 +261,7 @@ def bench_ingest(
             local,
             rate=rate,
             duration=duration,
+            warmup=warmup,
             json_path=json_path,
             record=record,
             console=console,

@@ -17,7 +17,7 @@ from rich.console import Console
 from rich.table import Table
 
 from rtap.local.processes import ProcessRegistry
-from rtap.local.runner import write_summary
+from rtap.local.runner import PipelineRun, write_summary
 from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
 from rtap.local.stack import COMPONENTS, LocalStack
 
@@ -59,6 +59,7 @@ def run_ingest_benchmark(
     *,
     rate: int,
     duration: float,
+    warmup: float,
     json_path: Path | None,
     record: bool,
     console: Console,
@@ -67,6 +68,13 @@ def run_ingest_benchmark(
     producer = settings.producer.model_copy(update={"rate_per_second": rate})
     stop = threading.Event()
     with stop_on_signals(stop), running_stack(local, console) as control:
+        if warmup > 0:
+            # A fresh JVM keeps compiling hot code for a minute or two; the figures are
+            # for the steady state a long-running platform is in.
+            warm = PipelineRun(local, control, producer)
+            warm.prepare()
+            with console.status(f"warming up at {rate:,} events/s for {warmup:.0f} s"):
+                warm.produce(warmup, stop)
         cpu = CpuSampler(local.registry)
         started = time.time()
         run = run_pipeline(local, control, console, RunRequest(duration, producer), stop)
@@ -88,6 +96,7 @@ def run_ingest_benchmark(
     details = {
         **summary.to_dict(),
         "offered_eps": rate,
+        "warmup_seconds": warmup,
         "cpu_seconds": cpu_seconds,
         "wall_seconds": wall,
         "stage_seconds": stages,

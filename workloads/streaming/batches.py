@@ -18,7 +18,7 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import structlog
 
-from workloads.events.model import FIELD_NAMES
+from workloads.events.model import EVENT_FIELDS, FIELD_NAMES, FieldKind
 from workloads.storage.sink import ClickHouseSink, content_token, offsets_token
 from workloads.streaming.dead_letters import DeadLetter, DeadLetterWriter
 from workloads.streaming.faults import CrashPoints
@@ -34,12 +34,30 @@ _TIMESTAMP = pa.timestamp("us", tz="UTC")
 
 
 def raw_rows(valid: pa.Table, ingested_at: float) -> pa.Table:
-    """The events_raw columns: the event fields plus where and when each row came in."""
+    """The events_raw columns: the event fields plus where and when each row came in.
+
+    A property whose value is null means "not set" and is dropped here.
+    """
     columns = {name: valid[name] for name in FIELD_NAMES}
+    for spec in EVENT_FIELDS:
+        if spec.kind is FieldKind.PROPERTIES:
+            columns[spec.name] = without_null_values(valid[spec.name])
     columns["kafka_partition"] = valid["source_partition"]
     columns["kafka_offset"] = valid["source_offset"]
     columns["ingested_at"] = _constant_timestamp(ingested_at, valid.num_rows)
     return pa.table(columns)
+
+
+def without_null_values(maps: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The map column with null-valued entries removed (a copy only when there are any)."""
+    chunks = maps.chunks
+    if not any(chunk.items.null_count for chunk in chunks):
+        return maps
+    cleaned = [
+        None if entries is None else [(k, v) for k, v in entries if v is not None]
+        for entries in maps.to_pylist()
+    ]
+    return pa.chunked_array([pa.array(cleaned, maps.type)])
 
 
 def dead_letters_of(invalid: pa.Table) -> list[DeadLetter]:

@@ -6,7 +6,13 @@ from pathlib import Path
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from workloads.streaming.batches import SessionInputStager, dead_letters_of, event_age_seconds
+from workloads.streaming.batches import (
+    SessionInputStager,
+    dead_letters_of,
+    event_age_seconds,
+    raw_rows,
+    without_null_values,
+)
 from workloads.streaming.transforms import DETAIL, REASON, SESSION_INPUT_COLUMNS
 
 AT = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
@@ -69,3 +75,19 @@ def test_event_age_is_never_negative() -> None:
     assert list(ages) == [0.0, 0.0]
     ages = event_age_seconds(_valid(1), AT.timestamp() + 1.5)
     assert abs(ages[0] - 1.5) < 1e-6
+
+
+def test_null_property_values_are_dropped_before_storage() -> None:
+    maps = pa.array(
+        [[("page", "/"), ("ref", None)], [("page", "/x")], None], pa.map_(pa.string(), pa.string())
+    )
+    table = (
+        _valid(3)
+        .append_column("properties", maps)
+        .append_column("source_partition", pa.array([0, 0, 0], pa.int32()))
+        .append_column("source_offset", pa.array([1, 2, 3], pa.int64()))
+    )
+    rows = raw_rows(table, AT.timestamp())
+    assert rows["properties"].to_pylist() == [[("page", "/")], [("page", "/x")], None]
+    clean = pa.chunked_array([pa.array([[("a", "b")]], pa.map_(pa.string(), pa.string()))])
+    assert without_null_values(clean) is clean  # no copy without nulls
