@@ -93,6 +93,7 @@ class Platform:
             connector_jars=tuple(jars(self.paths.spark_jars, "Spark Kafka connector")),
             log_config=self.paths.jvm_config / "spark-log4j2.properties",
             log_file=self.paths.logs / "spark.log",
+            scheduler_pools=self.paths.jvm_config / "fairscheduler.xml",
         )
         spark = self._spark = create_spark_session(self.settings.streaming, env)
         self._step("warming up Spark")

@@ -59,6 +59,8 @@ class JobEnvironment:
     connector_jars: tuple[Path, ...]
     log_config: Path | None = None
     log_file: Path | None = None
+    # FAIR scheduler pools named after the queries (jvm/fairscheduler.xml).
+    scheduler_pools: Path | None = None
     kafka_options: dict[str, str] = field(default_factory=dict)
 
 
@@ -86,6 +88,8 @@ def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> Sp
         # each poll cheap.
         .config("spark.sql.streaming.numRecentProgressUpdates", "20")
     )
+    if env.scheduler_pools is not None:
+        builder = builder.config("spark.scheduler.allocation.file", f"file:{env.scheduler_pools}")
     if settings.state_store == "rocksdb":
         builder = builder.config(
             "spark.sql.streaming.stateStore.providerClass",
@@ -165,10 +169,8 @@ class StreamingJob:
                     files=[str(path) for path in removed],
                 )
             state.end_offsets = committed_offsets(checkpoint, self._env.topic)
-            state.query = state.start()
-            log.info(
-                "query started", query=name, id=str(state.query.id), resumed_from=state.end_offsets
-            )
+            query = self._launch(name, state)
+            log.info("query started", query=name, id=str(query.id), resumed_from=state.end_offsets)
 
     def supervise(self) -> None:
         """Record progress, and restart any query that died with exponential backoff.
@@ -196,7 +198,14 @@ class StreamingJob:
             elif now >= state.next_start_at:
                 state.restarts += 1
                 state.next_start_at = 0.0
-                state.query = state.start()
+                self._launch(name, state)
+
+    def _launch(self, name: str, state: _QueryState) -> StreamingQuery:
+        # A query's jobs run in the scheduler pool named after it: the stream thread
+        # inherits the caller's local properties when it starts.
+        self._spark.sparkContext.setLocalProperty("spark.scheduler.pool", name)
+        state.query = state.start()
+        return state.query
 
     def stop(self) -> None:
         for name, state in self._queries.items():
