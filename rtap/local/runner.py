@@ -132,7 +132,12 @@ class PipelineRun:
         )
         end_stats = self._stats_at_end = self._control.stats()
         freshness = self._run_freshness(end_stats)
-        last_commit = (end_stats.get("last_batch") or {}).get("finished_at") or time.time()
+        ingest_commits = [
+            batch["finished_at"]
+            for batch in self.timeline()
+            if batch["query"] == "ingest" and batch["rows"]
+        ]
+        last_commit = max(ingest_commits, default=time.time())
         summary = RunSummary(
             run_id=self.run_id,
             seed=self.producer.seed,

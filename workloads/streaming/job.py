@@ -1,9 +1,10 @@
-"""The streaming job's I/O: Spark session, Kafka sources, foreachBatch sinks, checkpoints.
+"""The streaming job's I/O: Spark session, sources, foreachBatch sinks, checkpoints.
 
-Two queries read the events topic: `ingest` (validate, store raw, dead-letter the rest)
-and `sessions` (sessionize valid events). Each has its own checkpoint; the sinks are
-idempotent, so restarting a query from its checkpoint after any crash neither loses nor
-duplicates data. A query that fails is restarted with exponential backoff.
+Two queries: `ingest` reads the events topic, validates, stores raw events, dead-letters
+the rest and stages valid events as Parquet; `sessions` reads the staged events and
+sessionizes them. Each has its own checkpoint; the sinks are idempotent, so restarting
+a query from its checkpoint after any crash neither loses nor duplicates data. A query
+that fails is restarted with exponential backoff.
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from workloads.events.model import EventLimits
 from workloads.events.spark import typed_event_schema
 from workloads.producer.generator import TrafficGenerator
 from workloads.producer.settings import ProducerSettings
+from workloads.streaming.checkpoints import committed_offsets, remove_orphaned_temp_files
 from workloads.streaming.metrics import BatchRecord, PipelineMetrics
 from workloads.streaming.settings import StreamingSettings
 from workloads.streaming.transforms import (
@@ -61,7 +63,6 @@ class JobEnvironment:
     log_file: Path | None = None
     # FAIR scheduler pools named after the queries (jvm/fairscheduler.xml).
     scheduler_pools: Path | None = None
-    kafka_options: dict[str, str] = field(default_factory=dict)
 
 
 def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> SparkSession:
@@ -240,7 +241,7 @@ class StreamingJob:
             }
 
     def _source(self) -> DataFrame:
-        reader = (
+        return (
             self._spark.readStream.format("kafka")
             .option("kafka.bootstrap.servers", self._env.bootstrap)
             .option("subscribe", self._env.topic)
@@ -248,10 +249,8 @@ class StreamingJob:
             .option("maxOffsetsPerTrigger", str(self._settings.max_offsets_per_trigger))
             .option("failOnDataLoss", "true")
             .option("kafka.fetch.max.wait.ms", str(self._settings.fetch_max_wait_ms))
+            .load()
         )
-        for key, value in self._env.kafka_options.items():
-            reader = reader.option(key, value)
-        return reader.load()
 
     def _start_ingest(self, writer: BatchWriter) -> StreamingQuery:
         parsed = parse_events(self._source(), self._limits)
@@ -281,42 +280,6 @@ class StreamingJob:
             .trigger(processingTime=f"{self._settings.session_trigger_interval_ms} milliseconds")
             .start()
         )
-
-
-def remove_orphaned_temp_files(checkpoint: Path) -> list[Path]:
-    """Delete the temp files of checkpoint writes a crash interrupted.
-
-    Spark writes each checkpoint file to `.<name>.<uuid>.tmp` and renames it. A kill
-    between the two leaves the temp file behind, and Spark 4.2 then refuses to start a
-    query whose first batch never committed ("checkpoint location should be empty on
-    batch 0"). Only call this while no driver uses the checkpoint.
-    """
-    if not checkpoint.is_dir():
-        return []
-    orphans = [
-        path
-        for path in checkpoint.rglob(".*")
-        if path.is_file() and (path.name.endswith(".tmp") or path.name.endswith(".tmp.crc"))
-    ]
-    for path in orphans:
-        path.unlink()
-    return orphans
-
-
-def committed_offsets(checkpoint: Path, topic: str) -> dict[int, int]:
-    """End offsets of the last batch a checkpoint has committed ({} for a new query).
-
-    Spark reports offsets only when a batch runs; reading the checkpoint tells where a
-    restarted query stands before new data arrives.
-    """
-    committed = [int(p.name) for p in (checkpoint / "commits").glob("[0-9]*")]
-    if not committed:
-        return {}
-    lines = (checkpoint / "offsets" / str(max(committed))).read_text().splitlines()
-    for line in reversed(lines):
-        if line.startswith("{") and f'"{topic}"' in line:
-            return {int(p): int(o) for p, o in orjson.loads(line)[topic].items()}
-    return {}
 
 
 def session_input_schema() -> T.StructType:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from workloads.streaming.job import committed_offsets, remove_orphaned_temp_files
+from workloads.streaming.checkpoints import committed_offsets, remove_orphaned_temp_files
 
 
 def test_temp_files_of_interrupted_writes_are_removed(tmp_path: Path) -> None:
