@@ -18,6 +18,7 @@ from rich.console import Console
 from rich.markup import escape
 from rich.table import Table
 
+from rtap.keys_cli import keys_app
 from rtap.local.bench import run_ingest_benchmark
 from rtap.local.control_client import ControlError
 from rtap.local.prerequisites import PrerequisiteError
@@ -41,6 +42,7 @@ bench_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(bench_app, name="bench")
+app.add_typer(keys_app, name="keys")
 console = Console()
 
 Stack = Annotated[

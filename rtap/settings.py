@@ -24,6 +24,7 @@ from workloads.common import SettingsModel
 from workloads.events.model import EventLimits
 from workloads.kafka import KafkaSettings
 from workloads.producer.settings import ProducerSettings
+from workloads.serving.settings import ServingSettings
 from workloads.storage.settings import ClickHouseSettings
 from workloads.streaming.settings import StreamingSettings
 
@@ -68,6 +69,7 @@ class StackSettings(SettingsModel):
     producer: ProducerSettings = ProducerSettings()
     events: EventLimits = EventLimits()
     local: LocalSettings = LocalSettings()
+    serving: ServingSettings = ServingSettings()
     sla: SlaSettings = SlaSettings()
 
     @model_validator(mode="after")

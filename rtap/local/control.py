@@ -1,7 +1,8 @@
-"""The platform process's control endpoints: health, stats and run verification.
+"""The platform process's control endpoints: health, stats, verification, fault injection.
 
-Loopback only, and everything but /healthz needs the local control token (a bearer
-token from the run directory's 0600 secrets file).
+They share the API's port but not its auth: everything but /internal/health needs the
+local control token (a bearer token from the run directory's 0600 secrets file), and
+none of them appears in the API's OpenAPI schema.
 """
 
 from __future__ import annotations
@@ -10,9 +11,11 @@ import secrets
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
-from fastapi import Depends, FastAPI, HTTPException, status
+from fastapi import APIRouter, Depends, HTTPException, status
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from pydantic import BaseModel, Field
+
+from workloads.serving.dependencies import ServingContext
 
 if TYPE_CHECKING:
     from rtap.local.platform import Platform
@@ -31,9 +34,13 @@ class VerifyRequest(BaseModel):
     baseline_from_minute: int = Field(ge=0)
 
 
-def build_control_app(platform: Platform, token: str) -> FastAPI:
-    app = FastAPI(title="rtap platform control", docs_url=None, redoc_url=None, openapi_url=None)
+class Faults(BaseModel):
+    """Faults a drill or test can switch on: the API's ClickHouse query path, cut."""
 
+    clickhouse_unavailable: bool
+
+
+def control_router(platform: Platform, serving: ServingContext, token: str) -> APIRouter:
     def require_token(
         credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
     ) -> None:
@@ -44,8 +51,6 @@ def build_control_app(platform: Platform, token: str) -> FastAPI:
                 headers={"WWW-Authenticate": "Bearer"},
             )
 
-    authorized = [Depends(require_token)]
-
     def require_running() -> None:
         if platform.state != "running":
             raise HTTPException(
@@ -54,19 +59,22 @@ def build_control_app(platform: Platform, token: str) -> FastAPI:
                 headers={"Retry-After": "2"},
             )
 
-    @app.get("/healthz")
-    def healthz() -> dict[str, Any]:
+    router = APIRouter(prefix="/internal", include_in_schema=False)
+    authorized = [Depends(require_token)]
+
+    @router.get("/health")
+    def health() -> dict[str, Any]:
         return {"state": platform.state, "detail": platform.detail, "error": platform.error}
 
-    @app.get("/internal/stats", dependencies=authorized)
+    @router.get("/stats", dependencies=authorized)
     def stats(timeline_since: float | None = None) -> dict[str, Any]:
         return platform.stats(timeline_since)
 
-    @app.post("/internal/rollups", dependencies=[*authorized, Depends(require_running)])
+    @router.post("/rollups", dependencies=[*authorized, Depends(require_running)])
     def rollups(request: RollupRequest) -> dict[str, Any]:
         return {"cells": platform.rollups(request.from_minute)}
 
-    @app.post("/internal/verify", dependencies=[*authorized, Depends(require_running)])
+    @router.post("/verify", dependencies=[*authorized, Depends(require_running)])
     def verify(request: VerifyRequest) -> dict[str, Any]:
         directory = Path(request.ground_truth_dir)
         if not (directory / "ground_truth.json").is_file():
@@ -78,4 +86,9 @@ def build_control_app(platform: Platform, token: str) -> FastAPI:
             directory, request.start_offsets, request.baseline, request.baseline_from_minute
         )
 
-    return app
+    @router.put("/faults", dependencies=authorized)
+    def faults(request: Faults) -> Faults:
+        serving.store.unavailable = request.clickhouse_unavailable
+        return request
+
+    return router

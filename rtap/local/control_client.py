@@ -23,7 +23,7 @@ class ControlClient:
     def health(self) -> dict[str, Any] | None:
         """The platform's state, or None while it is not answering."""
         try:
-            response = self._http.get("/healthz", timeout=2.0)
+            response = self._http.get("/internal/health", timeout=2.0)
         except httpx.HTTPError:
             return None
         return dict(response.json()) if response.status_code == httpx.codes.OK else None
@@ -54,6 +54,11 @@ class ControlClient:
                 "baseline": baseline,
                 "baseline_from_minute": baseline_from_minute,
             },
+        )
+
+    def set_faults(self, *, clickhouse_unavailable: bool) -> None:
+        self._call(
+            "PUT", "/internal/faults", json={"clickhouse_unavailable": clickhouse_unavailable}
         )
 
     def close(self) -> None:

@@ -57,6 +57,11 @@ class RunPaths:
         return self.root / "runs"
 
     @property
+    def api_keys(self) -> Path:
+        """API keys, stored hashed with their scopes (0600)."""
+        return self.root / "api-keys.json"
+
+    @property
     def secrets_file(self) -> Path:
         return self.root / "secrets.json"
 

@@ -1,9 +1,10 @@
-"""The platform process: owns the chDB engine, hosts the Spark driver and the control API.
+"""The platform process: owns the chDB engine, hosts the Spark driver and the API.
 
 chDB allows one engine per process, so everything that touches ClickHouse locally runs
-here: the streaming job's sinks (foreachBatch runs in this driver process) and the
-control endpoints that report and verify. Run as `python -m rtap.local.platform`; rtap
-starts it with RTAP_SETTINGS_FILE (the settings it validated) and RTAP_PROJECT_DIR set.
+here: the streaming job's sinks (foreachBatch runs in this driver process), the serving
+API, and the control endpoints that report and verify. Run as
+`python -m rtap.local.platform`; rtap starts it with RTAP_SETTINGS_FILE (the settings it
+validated) and RTAP_PROJECT_DIR set.
 """
 
 from __future__ import annotations
@@ -14,11 +15,12 @@ import time
 from pathlib import Path
 from typing import Any
 
+import redis
 import structlog
 import uvicorn
 from pyspark.sql import SparkSession
 
-from rtap.local.control import build_control_app
+from rtap.local.control import control_router
 from rtap.local.paths import RunPaths
 from rtap.local.prerequisites import jars
 from rtap.local.secrets import LocalSecrets
@@ -31,7 +33,11 @@ from rtap.settings import (
     load_settings_file,
 )
 from workloads.producer.ground_truth import GroundTruthSummary, RollupCell
+from workloads.serving.app import create_app
+from workloads.serving.bootstrap import build_context
+from workloads.serving.dependencies import ServingContext
 from workloads.storage.client import connect
+from workloads.storage.data_version import DataVersion
 from workloads.storage.migrate import MigrationRunner
 from workloads.storage.sink import ClickHouseSink
 from workloads.storage.verification import count_events, rollup_snapshot, verify_run
@@ -52,13 +58,16 @@ log = structlog.get_logger(__name__)
 class Platform:
     """Start-up, supervision and shutdown of the pipeline inside this process."""
 
-    def __init__(self, settings: StackSettings, paths: RunPaths) -> None:
+    def __init__(self, settings: StackSettings, paths: RunPaths, secrets: LocalSecrets) -> None:
         self.settings = settings
         self.paths = paths
         self.metrics = PipelineMetrics()
         self.state = "starting"
         self.detail = "initialising"
         self.error: str | None = None
+        self._redis_url = (
+            f"redis://:{secrets.redis_password}@127.0.0.1:{settings.local.redis_port}/0"
+        )
         self._client: Any = None
         self._job: StreamingJob | None = None
         self._dead_letters: DeadLetterWriter | None = None
@@ -69,12 +78,23 @@ class Platform:
     def bootstrap(self) -> str:
         return f"127.0.0.1:{self.settings.local.kafka_port}"
 
-    def start(self) -> None:
-        """Migrations, dead-letter writer, Spark and both queries; sets `state`."""
-        self._step("applying ClickHouse migrations")
+    def open_storage(self) -> ServingContext:
+        """Open chDB and apply migrations (both quick); returns what the API serves from."""
         self._client = connect(self.settings.clickhouse, self.paths.clickhouse_data)
         applied = MigrationRunner(self._client, self.settings.clickhouse).apply()
         log.info("schema ready", applied=applied)
+        return build_context(
+            clickhouse=self._client,
+            database=self.settings.clickhouse.database,
+            redis_url=self._redis_url,
+            settings=self.settings.serving,
+            environment=self.settings.environment,
+            keys_file=self.paths.api_keys,
+            jwt_secret=os.environ.get("RTAP_JWT_SECRET"),
+        )
+
+    def start_streaming(self) -> None:
+        """Dead-letter writer, Spark and both queries; sets `state`."""
         self._step("starting the dead-letter writer")
         kafka = self.settings.kafka
         self._dead_letters = DeadLetterWriter(
@@ -97,11 +117,21 @@ class Platform:
         )
         spark = self._spark = create_spark_session(self.settings.streaming, env)
         self._step("warming up Spark")
-        log.info(
-            "spark warmed up", seconds=warm_up(spark, self.settings.events, self.settings.streaming)
-        )
+        seconds = warm_up(spark, self.settings.events, self.settings.streaming)
+        log.info("spark warmed up", seconds=seconds)
+        self._job = self._streaming_job(spark, env)
+        self._step("starting streaming queries")
+        self._job.start()
+        self.state, self.detail = "running", "streaming"
+        log.info("platform running")
+
+    def _streaming_job(self, spark: SparkSession, env: JobEnvironment) -> StreamingJob:
         sink = ClickHouseSink(self._client, self.settings.clickhouse.database)
-        self._job = StreamingJob(
+        # Each committed batch bumps the data version, so cached API answers move on.
+        version = DataVersion(redis.Redis.from_url(self._redis_url, socket_timeout=0.5))
+        if self._dead_letters is None:
+            raise RuntimeError("the dead-letter writer starts before the job")
+        return StreamingJob(
             spark,
             settings=self.settings.streaming,
             limits=self.settings.events,
@@ -111,15 +141,12 @@ class Platform:
                 self._dead_letters,
                 SessionInputStager(env.session_input_dir),
                 self.metrics,
-                CrashPoints.from_environment(),
+                crash_points=CrashPoints.from_environment(),
+                on_stored=version.bump,
             ).write,
-            sessions=SessionBatchWriter(sink, self.metrics).write,
+            sessions=SessionBatchWriter(sink, self.metrics, on_stored=version.bump).write,
             metrics=self.metrics,
         )
-        self._step("starting streaming queries")
-        self._job.start()
-        self.state, self.detail = "running", "streaming"
-        log.info("platform running")
 
     def supervise(self) -> None:
         while not self._stopping.wait(1.0):
@@ -143,7 +170,7 @@ class Platform:
         snapshot = self.metrics.snapshot(timeline_since)
         snapshot["queries"] = self._job.status() if self._job else {}
         snapshot["state"] = self.state
-        if self._client is not None and self.state == "running":
+        if self._client is not None:
             snapshot["clickhouse_rows"] = count_events(
                 self._client, self.settings.clickhouse.database
             )
@@ -188,10 +215,12 @@ def main() -> None:
     )
     paths = RunPaths.for_stack(settings, project_dir)
     secrets = LocalSecrets.load_or_create(paths.secrets_file)
-    platform = Platform(settings, paths)
+    platform = Platform(settings, paths, secrets)
+    serving = platform.open_storage()
+    app = create_app(serving, [control_router(platform, serving, secrets.control_token)])
     server = uvicorn.Server(
         uvicorn.Config(
-            build_control_app(platform, secrets.control_token),
+            app,
             host="127.0.0.1",
             port=settings.local.platform_port,
             log_config=None,
@@ -201,8 +230,8 @@ def main() -> None:
 
     def start_then_supervise() -> None:
         try:
-            platform.start()
-        except Exception as error:  # noqa: BLE001 - reported through /healthz, then exit
+            platform.start_streaming()
+        except Exception as error:  # noqa: BLE001 - reported through /internal/health, then exit
             platform.fail(error)
             time.sleep(2.0)  # let the CLI read the failure before the server goes away
             server.should_exit = True

@@ -4,27 +4,49 @@ from __future__ import annotations
 
 import os
 import secrets
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 import orjson
+
+from workloads.serving.auth import AuthenticationError, KeyStore, Scope
 
 
 @dataclass(frozen=True)
 class LocalSecrets:
     redis_password: str
     control_token: str
+    # The read key the local dashboard link carries (also stored hashed in the key file).
+    dashboard_key: str | None = None
 
     @classmethod
     def load_or_create(cls, path: Path) -> LocalSecrets:
         if path.is_file():
-            raw = orjson.loads(path.read_bytes())
-            return cls(redis_password=raw["redis_password"], control_token=raw["control_token"])
+            return cls(**orjson.loads(path.read_bytes()))
         created = cls(
             redis_password=secrets.token_urlsafe(24), control_token=secrets.token_urlsafe(24)
         )
-        path.parent.mkdir(parents=True, exist_ok=True)
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(orjson.dumps(asdict(created)))
+        created.save(path)
         return created
+
+    def save(self, path: Path) -> None:
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".tmp")
+        descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+        with os.fdopen(descriptor, "wb") as handle:
+            handle.write(orjson.dumps(asdict(self)))
+        os.replace(temporary, path)
+
+    def with_dashboard_key(self, keys: KeyStore, path: Path) -> LocalSecrets:
+        """These secrets with a working dashboard key, created (and saved) if needed."""
+        if self.dashboard_key:
+            try:
+                keys.authenticate(self.dashboard_key)
+            except AuthenticationError:
+                pass
+            else:
+                return self
+        _, token = keys.create("local dashboard", [Scope.EVENTS_READ, Scope.USERS_READ])
+        updated = replace(self, dashboard_key=token)
+        updated.save(path)
+        return updated

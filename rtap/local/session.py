@@ -35,10 +35,14 @@ def running_stack(local: LocalStack, console: Console) -> Iterator[ControlClient
         with console.status("starting the local platform") as status:
             local.start(lambda step: status.update(f"{step}…"))
         local_settings = local.settings.local
+        api = f"http://127.0.0.1:{local_settings.platform_port}"
+        key = local.dashboard_key()
         console.print(
             f"[green]platform up[/]: Kafka {local.bootstrap}, redis 127.0.0.1:"
-            f"{local_settings.redis_port}, control 127.0.0.1:{local_settings.platform_port}; "
-            f"logs in {local.paths.logs}"
+            f"{local_settings.redis_port}; logs in {local.paths.logs}\n"
+            f"  dashboard  {api}/#key={key}\n"
+            f"  API        {api}/docs (REST), {api}/graphql; read key: {key}",
+            soft_wrap=True,
         )
         yield local.control()
     finally:

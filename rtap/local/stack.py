@@ -28,6 +28,7 @@ from rtap.local.redis_server import LocalRedis
 from rtap.local.secrets import LocalSecrets
 from rtap.settings import SETTINGS_FILE_VARIABLE, StackSettings
 from workloads.kafka import ensure_topics
+from workloads.serving.auth import KeyStore
 
 log = structlog.get_logger(__name__)
 
@@ -159,6 +160,14 @@ class LocalStack:
         if self.running_components():
             raise PrerequisiteError("stop rtap before purging its data: `rtap down --purge`")
         shutil.rmtree(self.paths.root, ignore_errors=True)
+
+    def dashboard_key(self) -> str:
+        """The local read key (events:read, users:read), created on first use."""
+        secrets = LocalSecrets.load_or_create(self.paths.secrets_file)
+        updated = secrets.with_dashboard_key(KeyStore(self.paths.api_keys), self.paths.secrets_file)
+        if updated.dashboard_key is None:
+            raise RuntimeError("no dashboard key after creating one")
+        return updated.dashboard_key
 
     def control(self) -> ControlClient:
         secrets = LocalSecrets.load_or_create(self.paths.secrets_file)

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import time
+from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
 
@@ -128,8 +129,11 @@ class IngestBatchWriter:
         dead_letters: DeadLetterWriter,
         stager: SessionInputStager,
         metrics: PipelineMetrics,
+        *,
         crash_points: CrashPoints | None = None,
+        on_stored: Callable[[], None] | None = None,
     ) -> None:
+        self._on_stored = on_stored or _nothing
         self._sink = sink
         self._dead_letters = dead_letters
         self._stager = stager
@@ -147,6 +151,9 @@ class IngestBatchWriter:
         rows = raw_rows(valid, time.time())
         split_done = time.perf_counter()
         self._sink.insert(RAW_TABLE, rows, token)
+        if rows.num_rows:
+            # The rows are queryable now: move cached API answers on.
+            self._on_stored()
         insert_done = time.perf_counter()
         if batch.num_rows:
             self._crash_points.reached("ingest.after_insert")
@@ -188,15 +195,23 @@ class IngestBatchWriter:
 class SessionBatchWriter:
     """Closed sessions to user_sessions."""
 
-    def __init__(self, sink: ClickHouseSink, metrics: PipelineMetrics) -> None:
+    def __init__(
+        self,
+        sink: ClickHouseSink,
+        metrics: PipelineMetrics,
+        on_stored: Callable[[], None] | None = None,
+    ) -> None:
         self._sink = sink
         self._metrics = metrics
+        self._on_stored = on_stored or _nothing
 
     def write(self, batch: pa.Table, batch_id: int, collect_s: float) -> BatchRecord:
         started = time.perf_counter()
         token = content_token(SESSIONS_TABLE, batch, SESSION_KEY)
         rows = batch.append_column("ingested_at", _constant_timestamp(time.time(), batch.num_rows))
         self._sink.insert(SESSIONS_TABLE, rows, token)
+        if batch.num_rows:
+            self._on_stored()
         record = BatchRecord(
             query="sessions",
             batch_id=batch_id,
@@ -213,6 +228,10 @@ class SessionBatchWriter:
             stages_s=record.stages_s,
         )
         return record
+
+
+def _nothing() -> None:
+    return None
 
 
 def _constant_timestamp(epoch_s: float, length: int) -> pa.Array:

@@ -1,0 +1,1 @@
+"""The serving layer: REST and GraphQL over ClickHouse, with Redis caching."""

@@ -1,0 +1,60 @@
+"""Assembling the serving context from clients and settings."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import redis
+
+from workloads.serving.auth import Authenticator, JwtVerifier, KeyStore
+from workloads.serving.cache import ResultCache
+from workloads.serving.dependencies import ServingContext
+from workloads.serving.observability import ServingMetrics
+from workloads.serving.queries import Queries
+from workloads.serving.ratelimit import RateLimiter
+from workloads.serving.service import QueryService
+from workloads.serving.settings import ServingSettings
+from workloads.serving.store import ClickHouseStore
+
+
+def build_context(
+    *,
+    clickhouse: Any,
+    database: str,
+    redis_url: str | None,
+    settings: ServingSettings,
+    environment: str,
+    keys_file: Path,
+    jwt_secret: str | None = None,
+) -> ServingContext:
+    """Everything the app needs; `redis_url` None runs without cache (and counts rate
+    limits in process)."""
+    metrics = ServingMetrics()
+    store = ClickHouseStore(clickhouse, settings, metrics)
+    cache = (
+        ResultCache(
+            redis.Redis.from_url(
+                redis_url,
+                socket_timeout=settings.redis_timeout_seconds,
+                socket_connect_timeout=settings.redis_timeout_seconds,
+            ),
+            settings,
+            metrics,
+        )
+        if redis_url
+        else None
+    )
+    verifier = (
+        JwtVerifier(jwt_secret, settings.jwt_audience, settings.jwt_issuer) if jwt_secret else None
+    )
+    return ServingContext(
+        settings=settings,
+        environment=environment,
+        service=QueryService(Queries(store, database, settings), cache, settings),
+        authenticator=Authenticator(KeyStore(keys_file), verifier),
+        rate_limiter=RateLimiter(redis_url, settings),
+        store=store,
+        cache=cache,
+        metrics=metrics,
+    )

@@ -1,0 +1,86 @@
+"""What routes depend on: the serving context, the caller, and the JSON envelope."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Annotated
+
+import orjson
+from fastapi import Depends, Request, Response, Security
+from fastapi.security import APIKeyHeader, HTTPAuthorizationCredentials, HTTPBearer
+
+from workloads.serving.auth import Authenticator, Principal, Scope
+from workloads.serving.cache import Answer, CacheStatus, ResultCache
+from workloads.serving.errors import ForbiddenError, RateLimitedError
+from workloads.serving.observability import ServingMetrics
+from workloads.serving.ratelimit import RateLimiter
+from workloads.serving.service import QueryService
+from workloads.serving.settings import ServingSettings
+from workloads.serving.store import ClickHouseStore
+
+
+@dataclass
+class ServingContext:
+    settings: ServingSettings
+    environment: str
+    service: QueryService
+    authenticator: Authenticator
+    rate_limiter: RateLimiter
+    store: ClickHouseStore
+    cache: ResultCache | None
+    metrics: ServingMetrics
+
+
+def get_context(request: Request) -> ServingContext:
+    context: ServingContext = request.app.state.context
+    return context
+
+
+Context = Annotated[ServingContext, Depends(get_context)]
+
+_api_key = APIKeyHeader(
+    name="X-API-Key", auto_error=False, description="An API key: rtap_<id>_<secret>"
+)
+_bearer = HTTPBearer(auto_error=False, description="A JWT (HS256) or an API key")
+
+
+def caller_with(scope: Scope) -> Callable[..., Principal]:
+    """A dependency: the authenticated caller, holding `scope`, within the rate limit."""
+
+    def dependency(
+        context: Context,
+        api_key: Annotated[str | None, Security(_api_key)],
+        bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
+    ) -> Principal:
+        principal = context.authenticator.authenticate(
+            api_key, bearer.credentials if bearer else None
+        )
+        if scope.value not in principal.scopes:
+            raise ForbiddenError(scope.value)
+        retry_after = context.rate_limiter.retry_after(principal.limit_key)
+        if retry_after is not None:
+            raise RateLimitedError(retry_after)
+        return principal
+
+    return dependency
+
+
+EventsReader = Annotated[Principal, Depends(caller_with(Scope.EVENTS_READ))]
+UsersReader = Annotated[Principal, Depends(caller_with(Scope.USERS_READ))]
+
+
+def envelope(answer: Answer) -> Response:
+    """`{"data": ..., "meta": ...}` built around the cached bytes, which are not re-parsed."""
+    stale = answer.status is CacheStatus.STALE
+    meta = orjson.dumps(
+        {"cache": answer.status.value, "stale": stale, "data_version": answer.version}
+    )
+    headers = {"X-Cache": answer.status.value}
+    if stale:
+        headers["Warning"] = '110 - "Response is Stale"'
+    return Response(
+        b'{"data":' + answer.body + b',"meta":' + meta + b"}",
+        media_type="application/json",
+        headers=headers,
+    )

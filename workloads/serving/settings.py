@@ -1,0 +1,49 @@
+"""Settings of the serving API."""
+
+from __future__ import annotations
+
+from pydantic import Field
+
+from workloads.common import SettingsModel
+
+
+class CacheTtls(SettingsModel):
+    """Seconds a cached answer may be served, per query class (within one data version)."""
+
+    timeseries: int = Field(30, ge=1)
+    top: int = Field(30, ge=1)
+    distinct_users: int = Field(30, ge=1)
+    users: int = Field(10, ge=1)
+    funnel: int = Field(60, ge=1)
+    freshness: int = Field(2, ge=1)
+    # Last good answers, kept to be served (marked stale) while ClickHouse is down.
+    stale: int = Field(3600, ge=1)
+
+
+class ServingSettings(SettingsModel):
+    cors_origins: list[str] = Field(default_factory=list)
+    rate_limit_per_minute: int = Field(6000, ge=1)
+    default_limit: int = Field(100, ge=1)
+    max_limit: int = Field(1000, ge=1)
+    # Longest time range per granularity, and for queries that scan raw events.
+    max_minute_range_hours: int = Field(48, ge=1)
+    max_hour_range_days: int = Field(62, ge=1)
+    max_day_range_days: int = Field(732, ge=1)
+    max_raw_range_days: int = Field(31, ge=1)
+    max_funnel_steps: int = Field(8, ge=2, le=16)
+    graphql_max_depth: int = Field(6, ge=1)
+    graphql_max_tokens: int = Field(2000, ge=10)
+    graphql_max_aliases: int = Field(15, ge=1)
+    graphql_max_bytes: int = Field(16_384, ge=256)
+    graphql_timeout_seconds: float = Field(5.0, gt=0)
+    # None: on for the local stack, off everywhere else.
+    graphql_introspection: bool | None = None
+    clickhouse_timeout_seconds: float = Field(5.0, gt=0)
+    redis_timeout_seconds: float = Field(0.25, gt=0)
+    # Circuit breakers open after this many consecutive failures and retry after a pause.
+    breaker_failures: int = Field(5, ge=1)
+    breaker_reset_seconds: float = Field(10.0, gt=0)
+    retry_after_seconds: int = Field(5, ge=1)
+    jwt_issuer: str = ""
+    jwt_audience: str = "rtap"
+    cache: CacheTtls = CacheTtls()
