@@ -22,11 +22,17 @@ help: ## List the targets
 up: setup ## Run the whole pipeline locally on real engines (Ctrl-C stops); ARGS="--duration 60"
 	$(BIN)/rtap up --stack $(STACK) $(ARGS)
 
+# Unit and integration tests run in two pytest processes: chDB allows one engine data
+# directory per process, and each suite opens its own. Exit code 5 (nothing collected)
+# is a failure, never a pass.
+PYTEST = @run_pytest() { status=0; $(BIN)/python -m pytest "$$@" $(PYTEST_ARGS) || status=$$?; \
+	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests in $$1" >&2; return 1; fi; \
+	return $$status; }; run_pytest
+
 test: setup ## Lint, type-check and run every test (unit and integration, real engines)
 	$(MAKE) --no-print-directory lint
-	@$(BIN)/python -m pytest $(PYTEST_ARGS); status=$$?; \
-	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests" >&2; exit 1; fi; \
-	exit $$status
+	$(PYTEST) tests/unit
+	$(PYTEST) tests/integration
 
 lint: venv ## ruff and mypy (strict)
 	$(BIN)/ruff check .
@@ -34,10 +40,10 @@ lint: venv ## ruff and mypy (strict)
 	$(BIN)/mypy
 
 unit: setup ## Only the unit tests
-	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)
+	$(PYTEST) tests/unit
 
-integration: setup ## Only the integration tests (real Kafka, Spark, chDB, redis-server)
-	$(BIN)/python -m pytest tests/integration $(PYTEST_ARGS)
+integration: setup ## Only the integration tests (real Kafka, Spark, chDB, redis-server, chromium)
+	$(PYTEST) tests/integration
 
 setup: system-packages venv jars ## Install everything the commands need
 

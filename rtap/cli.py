@@ -10,25 +10,18 @@ from __future__ import annotations
 
 import threading
 import time
-from pathlib import Path
 from typing import Annotated
 
 import typer
-from rich.console import Console
-from rich.markup import escape
 from rich.table import Table
 
+from rtap.bench_cli import bench_app
+from rtap.cli_common import FAILURES, JsonOut, Rate, Seed, Stack, console, fail, load_stack
 from rtap.keys_cli import keys_app
-from rtap.local.bench import run_ingest_benchmark
-from rtap.local.control_client import ControlError
-from rtap.local.prerequisites import PrerequisiteError
 from rtap.local.produce import produce_standalone
 from rtap.local.runner import write_summary
 from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
-from rtap.local.stack import COMPONENTS, LocalStack, StartupError
-from rtap.logs import configure_logging
-from rtap.settings import SettingsError, StackSettings, find_project_dir, load_settings
-from workloads.kafka import TopicMismatchError
+from rtap.local.stack import COMPONENTS
 
 app = typer.Typer(
     help=__doc__,
@@ -36,58 +29,8 @@ app = typer.Typer(
     rich_markup_mode="markdown",
     pretty_exceptions_enable=False,
 )
-bench_app = typer.Typer(
-    help="Measure the platform; figures are printed, written as JSON and appended to "
-    "docs/benchmarks.md. Benchmarks report, they never pass or fail on a timing.",
-    no_args_is_help=True,
-)
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
-console = Console()
-
-Stack = Annotated[
-    str,
-    typer.Option("--stack", "-s", help="Stack whose settings to use: stacks/Pulumi.STACK.yaml."),
-]
-Rate = Annotated[
-    int | None,
-    typer.Option(
-        help="Events per second to produce (default: rtap:producer.ratePerSecond).", min=1
-    ),
-]
-Seed = Annotated[
-    int | None,
-    typer.Option(
-        help="Seed of the synthetic traffic (default: a new one per run, reported in the "
-        "summary). One seed always sends the same event ids.",
-        min=0,
-    ),
-]
-JsonOut = Annotated[
-    Path | None, typer.Option("--json", help="Write the run summary as JSON to this file.")
-]
-_FAILURES = (
-    SettingsError,
-    PrerequisiteError,
-    StartupError,
-    TopicMismatchError,
-    ControlError,
-    TimeoutError,
-)
-
-
-def _load(stack: str) -> tuple[StackSettings, LocalStack]:
-    project_dir = find_project_dir()
-    settings = load_settings(stack, project_dir)
-    local = LocalStack(settings, project_dir, stack)
-    local.paths.logs.mkdir(parents=True, exist_ok=True)
-    configure_logging(local.paths.logs / "rtap.log")
-    return settings, local
-
-
-def _fail(error: Exception) -> typer.Exit:
-    console.print(f"[bold red]error:[/] {escape(str(error))}")
-    return typer.Exit(2 if isinstance(error, SettingsError) else 1)
 
 
 @app.command()
@@ -122,7 +65,7 @@ def up(
     Ctrl-C stops everything cleanly; `rtap down` cleans up after a crash.
     """
     try:
-        settings, local = _load(stack)
+        settings, local = load_stack(stack)
         overrides = {"rate_per_second": rate or settings.producer.rate_per_second, "seed": seed}
         producer = settings.producer.model_copy(update=overrides)
         stop = threading.Event()
@@ -133,8 +76,8 @@ def up(
                     pass
                 return
             run = run_pipeline(local, control, console, RunRequest(duration, producer), stop)
-    except _FAILURES as error:
-        raise _fail(error) from None
+    except FAILURES as error:
+        raise fail(error) from None
     if run is not None and run.summary is not None:
         if json_path is not None:
             write_summary(run.summary, json_path)
@@ -152,21 +95,21 @@ def down(
 ) -> None:
     """Stop what an earlier `rtap up` left running: only rtap's own processes, by pid."""
     try:
-        _, local = _load(stack)
+        _, local = load_stack(stack)
         stopped = local.stop()
         console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
         if purge:
             local.purge()
             console.print(f"deleted {local.paths.root}")
-    except _FAILURES as error:
-        raise _fail(error) from None
+    except FAILURES as error:
+        raise fail(error) from None
 
 
 @app.command()
 def status(stack: Stack = "local") -> None:
     """Show which components run, the streaming queries' state and what is stored."""
     try:
-        _, local = _load(stack)
+        _, local = load_stack(stack)
         table = Table(title=f"rtap ({stack}), run directory {local.paths.root}")
         for column in ("component", "state", "pids"):
             table.add_column(column)
@@ -188,8 +131,8 @@ def status(stack: Stack = "local") -> None:
                     f"query {name}: {'running' if query['active'] else 'restarting'}, "
                     f"{query['restarts']} restarts, committed up to {query['end_offsets']}"
                 )
-    except _FAILURES as error:
-        raise _fail(error) from None
+    except FAILURES as error:
+        raise fail(error) from None
 
 
 @app.command()
@@ -215,7 +158,7 @@ def produce(
     delivery failed.
     """
     try:
-        settings, local = _load(stack)
+        settings, local = load_stack(stack)
         updates: dict[str, object] = {"seed": seed}
         if rate:
             updates["rate_per_second"] = rate
@@ -229,48 +172,10 @@ def produce(
             directory,
             console,
         )
-    except _FAILURES as error:
-        raise _fail(error) from None
+    except FAILURES as error:
+        raise fail(error) from None
     if not ok:
         raise typer.Exit(1)
-
-
-@bench_app.command("ingest")
-def bench_ingest(
-    *,
-    rate: Annotated[int, typer.Option(help="Events per second to offer.", min=1)],
-    duration: Annotated[float, typer.Option(help="Seconds to produce and measure.", min=5)],
-    warmup: Annotated[
-        float,
-        typer.Option(help="Seconds to produce at the same rate first, not measured (JIT warm-up)."),
-    ] = 30.0,
-    json_path: JsonOut = None,
-    stack: Stack = "local",
-    record: Annotated[
-        bool, typer.Option(help="Append the figures to docs/benchmarks.md (plot in docs/img).")
-    ] = True,
-) -> None:
-    """Sustained end-to-end ingest: throughput and freshness p50/p95/p99.
-
-    Brings the platform up, offers `--rate` events/s for `--warmup` seconds (not measured),
-    then for `--duration` seconds, drains and verifies, and reports the throughput reached,
-    freshness percentiles, where the time went (CPU per process and per-stage timings) and
-    a plot of both over time.
-    """
-    try:
-        _, local = _load(stack)
-        code = run_ingest_benchmark(
-            local,
-            rate=rate,
-            duration=duration,
-            warmup=warmup,
-            json_path=json_path,
-            record=record,
-            console=console,
-        )
-    except _FAILURES as error:
-        raise _fail(error) from None
-    raise typer.Exit(code)
 
 
 if __name__ == "__main__":

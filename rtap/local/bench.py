@@ -2,11 +2,6 @@
 
 from __future__ import annotations
 
-import os
-import platform
-import shlex
-import subprocess
-import sys
 import threading
 import time
 from pathlib import Path
@@ -16,6 +11,7 @@ import psutil
 from rich.console import Console
 from rich.table import Table
 
+from rtap.local.bench_record import append_row, row_prefix
 from rtap.local.processes import ProcessRegistry
 from rtap.local.runner import PipelineRun, write_summary
 from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
@@ -168,38 +164,15 @@ def _plot(timeline: list[dict[str, Any]], rate: int, target_s: float, path: Path
     return path
 
 
-def machine_description() -> str:
-    memory_gib = psutil.virtual_memory().total / 2**30
-    return f"{os.cpu_count()} cores, {memory_gib:.0f} GiB, {platform.machine()}"
-
-
 def _append_row(
     path: Path, rate: int, summary: dict[str, Any], plot: Path, project_dir: Path
 ) -> None:
-    commit = (
-        subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"],
-            capture_output=True,
-            text=True,
-            cwd=project_dir,
-            check=False,
-        ).stdout.strip()
-        or "?"
-    )
-    command = "rtap " + " ".join(shlex.quote(arg) for arg in sys.argv[1:])
     freshness = " / ".join(
         "—" if summary[k] is None else f"{summary[k]:.2f}"
         for k in ("freshness_p50_s", "freshness_p95_s", "freshness_p99_s")
     )
     row = (
-        f"| {time.strftime('%Y-%m-%d %H:%M', time.gmtime())} | {commit} | "
-        f"{machine_description()} | `{command}` | {rate:,} | {summary['throughput_eps']:,.0f} | "
+        f"{row_prefix(project_dir)}{rate:,} | {summary['throughput_eps']:,.0f} | "
         f"{freshness} | {summary['verdict']} ([plot](img/{plot.name})) |\n"
     )
-    content = path.read_text() if path.is_file() else "# Benchmarks\n"
-    if "## Ingest" not in content:
-        content += "\n## Ingest\n\n" + _INGEST_HEADER
-    marker = content.index(_INGEST_HEADER) + len(_INGEST_HEADER)
-    end = content.find("\n\n", marker)
-    end = len(content) if end == -1 else end + 1
-    path.write_text(content[:end] + row + content[end:])
+    append_row(path, "Ingest", _INGEST_HEADER, row)

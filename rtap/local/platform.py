@@ -23,6 +23,7 @@ from pyspark.sql import SparkSession
 from rtap.local.control import control_router
 from rtap.local.paths import RunPaths
 from rtap.local.prerequisites import jars
+from rtap.local.redis_server import redis_url
 from rtap.local.secrets import LocalSecrets
 from rtap.logs import configure_logging
 from rtap.settings import (
@@ -65,9 +66,7 @@ class Platform:
         self.state = "starting"
         self.detail = "initialising"
         self.error: str | None = None
-        self._redis_url = (
-            f"redis://:{secrets.redis_password}@127.0.0.1:{settings.local.redis_port}/0"
-        )
+        self._redis_url = redis_url(settings.local.redis_port, secrets.redis_password)
         self._client: Any = None
         self._job: StreamingJob | None = None
         self._dead_letters: DeadLetterWriter | None = None

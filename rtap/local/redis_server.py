@@ -14,6 +14,11 @@ from rtap.settings import StackSettings
 NAME = "redis"
 
 
+def redis_url(port: int, password: str) -> str:
+    """The URL clients of the local redis-server use (password included)."""
+    return f"redis://:{password}@127.0.0.1:{port}/0"
+
+
 class LocalRedis:
     def __init__(self, settings: StackSettings, paths: RunPaths, executable: str, password: str):
         self._port = settings.local.redis_port

@@ -24,7 +24,7 @@ from rtap.local.prerequisites import (
     redis_executable,
 )
 from rtap.local.processes import ProcessRegistry
-from rtap.local.redis_server import LocalRedis
+from rtap.local.redis_server import LocalRedis, redis_url
 from rtap.local.secrets import LocalSecrets
 from rtap.settings import SETTINGS_FILE_VARIABLE, StackSettings
 from workloads.kafka import ensure_topics
@@ -138,6 +138,15 @@ class LocalStack:
     def platform_running(self) -> bool:
         """Whether the platform process itself (not its leftover JVM) is alive."""
         return self._platform is not None and self._platform.poll() is None
+
+    def stop_platform(self) -> None:
+        """Stop the platform process alone, cleanly (Kafka and Redis keep running)."""
+        self.registry.stop(PLATFORM, timeout_s=30.0)
+        self._platform = None
+
+    def redis_url(self) -> str:
+        secrets = LocalSecrets.load_or_create(self.paths.secrets_file)
+        return redis_url(self.settings.local.redis_port, secrets.redis_password)
 
     def kill_platform(self) -> None:
         """kill -9 the platform process alone, as a crash would (its JVM notices and exits)."""

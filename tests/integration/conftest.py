@@ -31,6 +31,11 @@ def _free_ports(count: int) -> list[int]:
             sock.close()
 
 
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Tests on the `offline` serving fixture stop the platform process: run them last."""
+    items.sort(key=lambda item: "offline" in getattr(item, "fixturenames", ()))
+
+
 @pytest.fixture(scope="session")
 def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
     kafka, controller, redis, platform = _free_ports(4)

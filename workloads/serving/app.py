@@ -6,7 +6,6 @@ from collections.abc import Sequence
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
-from fastapi.responses import ORJSONResponse
 from fastapi.staticfiles import StaticFiles
 
 from workloads.serving.dependencies import ServingContext
@@ -32,7 +31,6 @@ def create_app(context: ServingContext, extra_routers: Sequence[APIRouter] = ())
         title="rtap API",
         version="1",
         description=DESCRIPTION,
-        default_response_class=ORJSONResponse,
     )
     app.state.context = context
     install_error_handlers(app, context.metrics, context.settings.retry_after_seconds)

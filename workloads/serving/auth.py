@@ -62,6 +62,10 @@ class KeyStore:
         self._loaded_mtime = -1.0
         self._checked_at = 0.0
 
+    @property
+    def path(self) -> Path:
+        return self._path
+
     def create(self, name: str, scopes: list[Scope]) -> tuple[KeyRecord, str]:
         """A new key; the token is returned once and stored only as a hash."""
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)

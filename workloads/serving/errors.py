@@ -7,7 +7,7 @@ from typing import Any
 import structlog
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import ORJSONResponse
+from fastapi.responses import JSONResponse
 
 from workloads.serving.auth import AuthenticationError
 from workloads.serving.models import InvalidRequestError
@@ -21,6 +21,7 @@ class ForbiddenError(Exception):
     def __init__(self, scope: str) -> None:
         super().__init__(f"this credential lacks the scope {scope}")
         self.scope = scope
+        self.extensions = {"code": "forbidden", "scope": scope}
 
 
 class GraphQLRequestTooLargeError(Exception):
@@ -42,7 +43,7 @@ def install_error_handlers(app: FastAPI, metrics: ServingMetrics, retry_after_s:
         metrics.errors.labels(error_class).inc()
 
     @app.exception_handler(RequestValidationError)
-    async def invalid_parameters(_: Request, error: RequestValidationError) -> ORJSONResponse:
+    async def invalid_parameters(_: Request, error: RequestValidationError) -> JSONResponse:
         count("validation")
         problems = [
             {
@@ -52,38 +53,38 @@ def install_error_handlers(app: FastAPI, metrics: ServingMetrics, retry_after_s:
             for item in error.errors()
         ]
         message = "; ".join(f"{p['field']}: {p['message']}" for p in problems)
-        return ORJSONResponse(_body("invalid_request", message, fields=problems), 422)
+        return JSONResponse(_body("invalid_request", message, fields=problems), 422)
 
     @app.exception_handler(InvalidRequestError)
-    async def invalid_request(_: Request, error: InvalidRequestError) -> ORJSONResponse:
+    async def invalid_request(_: Request, error: InvalidRequestError) -> JSONResponse:
         count("validation")
         problems = [{"field": error.field, "message": error.reason}]
-        return ORJSONResponse(_body("invalid_request", str(error), fields=problems), 422)
+        return JSONResponse(_body("invalid_request", str(error), fields=problems), 422)
 
     @app.exception_handler(AuthenticationError)
-    async def unauthenticated(_: Request, error: AuthenticationError) -> ORJSONResponse:
+    async def unauthenticated(_: Request, error: AuthenticationError) -> JSONResponse:
         count("auth")
-        return ORJSONResponse(
+        return JSONResponse(
             _body("unauthenticated", str(error)), 401, headers={"WWW-Authenticate": "Bearer"}
         )
 
     @app.exception_handler(ForbiddenError)
-    async def forbidden(_: Request, error: ForbiddenError) -> ORJSONResponse:
+    async def forbidden(_: Request, error: ForbiddenError) -> JSONResponse:
         count("auth")
-        return ORJSONResponse(_body("forbidden", str(error), scope=error.scope), 403)
+        return JSONResponse(_body("forbidden", str(error), scope=error.scope), 403)
 
     @app.exception_handler(RateLimitedError)
-    async def rate_limited(_: Request, error: RateLimitedError) -> ORJSONResponse:
+    async def rate_limited(_: Request, error: RateLimitedError) -> JSONResponse:
         count("rate_limit")
-        return ORJSONResponse(
+        return JSONResponse(
             _body("rate_limited", str(error)), 429, headers={"Retry-After": str(error.retry_after)}
         )
 
     @app.exception_handler(StoreUnavailableError)
-    async def unavailable(_: Request, error: StoreUnavailableError) -> ORJSONResponse:
+    async def unavailable(_: Request, error: StoreUnavailableError) -> JSONResponse:
         count("unavailable")
         log.warning("clickhouse unavailable", error=str(error))
-        return ORJSONResponse(
+        return JSONResponse(
             _body(
                 "unavailable",
                 "ClickHouse is unavailable and no cached answer exists; "
@@ -94,12 +95,12 @@ def install_error_handlers(app: FastAPI, metrics: ServingMetrics, retry_after_s:
         )
 
     @app.exception_handler(GraphQLRequestTooLargeError)
-    async def graphql_too_large(_: Request, error: GraphQLRequestTooLargeError) -> ORJSONResponse:
+    async def graphql_too_large(_: Request, error: GraphQLRequestTooLargeError) -> JSONResponse:
         count("validation")
-        return ORJSONResponse(_body("invalid_request", str(error)), 400)
+        return JSONResponse(_body("invalid_request", str(error)), 400)
 
     @app.exception_handler(Exception)
-    async def internal(request: Request, error: Exception) -> ORJSONResponse:
+    async def internal(request: Request, error: Exception) -> JSONResponse:
         count("internal")
         log.exception("unhandled error", path=request.url.path)
-        return ORJSONResponse(_body("internal", "unexpected error; it has been logged"), 500)
+        return JSONResponse(_body("internal", "unexpected error; it has been logged"), 500)

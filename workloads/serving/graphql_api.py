@@ -141,8 +141,15 @@ class RejectInvalidQueries(SchemaExtension):
     """HTTP 400 for a query that fails validation (too deep, too many tokens or aliases,
     unknown fields); GraphQL itself would answer 200 with errors."""
 
+    def on_parse(self) -> Iterator[None]:
+        yield
+        self._reject_if_invalid()
+
     def on_validate(self) -> Iterator[None]:
         yield
+        self._reject_if_invalid()
+
+    def _reject_if_invalid(self) -> None:
         if self.execution_context.pre_execution_errors:
             self.execution_context.context["response"].status_code = 400
 

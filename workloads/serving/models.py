@@ -24,6 +24,8 @@ class InvalidRequestError(ValueError):
         super().__init__(f"{field}: {reason}")
         self.field = field
         self.reason = reason
+        # GraphQL copies an exception's `extensions` into the error it reports.
+        self.extensions = {"code": "invalid_request", "field": field}
 
 
 class Granularity(enum.StrEnum):

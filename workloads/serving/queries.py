@@ -63,10 +63,7 @@ class Window:
 
     @classmethod
     def checked(cls, start: datetime, end: datetime, longest: timedelta) -> Window:
-        start, end = as_utc(start), as_utc(end)
-        for name, moment in (("start", start), ("end", end)):
-            if not _EARLIEST <= moment <= _LATEST:
-                raise InvalidRequestError(name, "must be between 1970 and 2105")
+        start, end = checked_moment("start", start), checked_moment("end", end)
         if end <= start:
             raise InvalidRequestError("end", "must be after start")
         if end - start > longest:
@@ -280,11 +277,22 @@ class Queries:
         try:
             parsed = as_utc(datetime.fromisoformat(moment))
             identity = str(uuid.UUID(identity)) if identity else ""
-        except (TypeError, ValueError, AttributeError):
+        except (TypeError, ValueError, AttributeError, OverflowError):
             raise malformed from None
         if not _EARLIEST <= parsed <= _LATEST:
             raise malformed
         return parsed, identity or default_id
+
+
+def checked_moment(field: str, moment: datetime) -> datetime:
+    """`moment` in UTC, if ClickHouse's DateTime can hold it."""
+    try:
+        utc = as_utc(moment)
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
+        raise InvalidRequestError(field, "must be between 1970 and 2105") from None
+    if not _EARLIEST <= utc <= _LATEST:
+        raise InvalidRequestError(field, "must be between 1970 and 2105")
+    return utc
 
 
 def check_user_id(user_id: str) -> str:

@@ -11,8 +11,8 @@ from pydantic import BaseModel
 
 from workloads.events.model import EventType
 from workloads.serving.cache import Answer, CacheStatus, ResultCache
-from workloads.serving.models import Freshness, Granularity, as_utc
-from workloads.serving.queries import Queries, Window, check_user_id
+from workloads.serving.models import Freshness, Granularity
+from workloads.serving.queries import Queries, Window, check_user_id, checked_moment
 from workloads.serving.settings import ServingSettings
 
 _DEFAULT_SPAN = timedelta(hours=1)
@@ -162,14 +162,18 @@ class QueryService:
     def _rollup_window(
         self, start: datetime | None, end: datetime | None, granularity: Granularity
     ) -> Window:
-        end = as_utc(end) if end else datetime.now(UTC)
-        start = as_utc(start) if start else end - _DEFAULT_SPAN
+        end = checked_moment("end", end) if end else datetime.now(UTC)
+        start = checked_moment("start", start) if start else end - _DEFAULT_SPAN
         return self.queries.window(_minute_floor(start), _minute_ceiling(end), granularity)
 
     def _raw_window(self, start: datetime | None, end: datetime | None) -> Window:
         # A default end is rounded up to the second, so repeated calls share cache entries.
-        end = as_utc(end) if end else datetime.now(UTC).replace(microsecond=0) + _SECOND
-        start = as_utc(start) if start else end - _DEFAULT_SPAN
+        end = (
+            checked_moment("end", end)
+            if end
+            else datetime.now(UTC).replace(microsecond=0) + _SECOND
+        )
+        start = checked_moment("start", start) if start else end - _DEFAULT_SPAN
         return self.queries.raw_window(start, end)
 
 

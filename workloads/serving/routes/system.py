@@ -5,7 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 
 from fastapi import APIRouter, Response
-from fastapi.responses import FileResponse, ORJSONResponse
+from fastapi.responses import FileResponse, JSONResponse
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from workloads.serving.dependencies import Context
@@ -22,14 +22,14 @@ def system_router() -> APIRouter:
         return {"status": "ok"}
 
     @router.get("/readyz", responses={503: {"description": "A dependency is not ready"}})
-    def readyz(context: Context) -> ORJSONResponse:
+    def readyz(context: Context) -> JSONResponse:
         """Readiness: ClickHouse answers a query and Redis a ping."""
         checks = {
             "clickhouse": context.store.ping(),
             "redis": context.cache.ping() if context.cache is not None else False,
         }
         ready = all(checks.values())
-        return ORJSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
+        return JSONResponse({"ready": ready, "checks": checks}, 200 if ready else 503)
 
     @router.get("/metrics", include_in_schema=False)
     def metrics(context: Context) -> Response:

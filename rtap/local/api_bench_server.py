@@ -1,0 +1,145 @@
+"""The process `rtap bench api` measures, with a redis-server of its own.
+
+The API runs alone over a dedicated chDB directory seeded with synthetic history, so
+the figures are the API's and nothing competes for the cores but the load generator.
+"""
+
+from __future__ import annotations
+
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import datetime
+from pathlib import Path
+from typing import IO, Any
+
+import httpx
+import orjson
+import redis
+from rich.console import Console
+from rich.progress import Progress
+
+from rtap.local.api_server import ApiServerConfig
+from rtap.local.prerequisites import redis_executable
+from rtap.local.stack import LocalStack, StartupError
+from workloads.serving.auth import KeyStore, Scope
+
+_HTTP_OK = 200
+
+
+@dataclass(frozen=True)
+class BenchServer:
+    base_url: str
+    key: str
+    latest: datetime
+    redis: redis.Redis
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@contextmanager
+def _redis_server(directory: Path) -> Iterator[str]:
+    port = _free_port()
+    process = subprocess.Popen(
+        [redis_executable(), "--port", str(port), "--bind", "127.0.0.1", "--save", "",
+         "--appendonly", "no", "--dir", str(directory)],
+        stdout=subprocess.DEVNULL,
+    )  # fmt: skip
+    url = f"redis://127.0.0.1:{port}/0"
+    try:
+        deadline = time.monotonic() + 10
+        while True:
+            try:
+                redis.Redis.from_url(url).ping()
+                break
+            except redis.ConnectionError:
+                if time.monotonic() > deadline:
+                    raise StartupError("the benchmark's redis-server did not start") from None
+                time.sleep(0.05)
+        yield url
+    finally:
+        process.terminate()
+        process.wait(timeout=10)
+
+
+def _read_reports(stdout: IO[bytes], progress: Progress, log_file: Path) -> dict[str, Any]:
+    task = None
+    for line in stdout:
+        message = orjson.loads(line)
+        if "seeded" in message:
+            if task is None:
+                task = progress.add_task("seeding synthetic events", total=message["total"])
+            progress.update(task, completed=message["seeded"])
+        elif "ready" in message:
+            return dict(message)
+    raise StartupError(f"the benchmark's API server exited during start-up; see {log_file}")
+
+
+@contextmanager
+def bench_server(
+    local: LocalStack, *, events: int, users: int, console: Console
+) -> Iterator[BenchServer]:
+    """The API alone on a free port, over `events` stored events (seeded once, reused)."""
+    root = local.paths.root / "bench-api"
+    root.mkdir(parents=True, exist_ok=True)
+    keys = KeyStore(root / "api-keys.json")
+    _, key = keys.create("bench", [Scope.EVENTS_READ, Scope.USERS_READ])
+    with _redis_server(root) as redis_url:
+        port = _free_port()
+        config = ApiServerConfig(
+            data_dir=root / "clickhouse",
+            log_file=root / "api.log",
+            keys_file=keys.path,
+            redis_url=redis_url,
+            port=port,
+            events=events,
+            users=users,
+            event_mix=local.settings.producer.event_mix,
+            clickhouse=local.settings.clickhouse,
+            # The limiter still runs on every request (its cost is measured); it never trips.
+            serving=local.settings.serving.model_copy(update={"rate_limit_per_minute": 10**9}),
+        )
+        config_file = root / "server.json"
+        config_file.write_text(config.model_dump_json())
+        process = subprocess.Popen(
+            [sys.executable, "-m", "rtap.local.api_server", str(config_file)],
+            stdout=subprocess.PIPE,
+            cwd=local.project_dir,
+        )
+        try:
+            assert process.stdout is not None  # noqa: S101 - PIPE was asked for
+            with Progress(console=console, transient=True) as progress:
+                ready = _read_reports(process.stdout, progress, config.log_file)
+            base_url = f"http://127.0.0.1:{port}"
+            _wait_healthy(base_url, process)
+            yield BenchServer(
+                base_url,
+                key,
+                datetime.fromisoformat(ready["latest"]),
+                redis.Redis.from_url(redis_url),
+            )
+        finally:
+            process.terminate()
+            process.wait(timeout=30)
+
+
+def _wait_healthy(base_url: str, process: subprocess.Popen[bytes]) -> None:
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise StartupError("the benchmark's API server exited")
+        try:
+            if httpx.get(f"{base_url}/healthz", timeout=1).status_code == _HTTP_OK:
+                return
+        except httpx.HTTPError:
+            pass
+        time.sleep(0.1)
+    raise StartupError("the benchmark's API server did not answer /healthz")

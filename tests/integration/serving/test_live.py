@@ -1,0 +1,101 @@
+"""The API as the platform process serves it, while the pipeline commits batches."""
+
+from __future__ import annotations
+
+import threading
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+from playwright.sync_api import sync_playwright
+
+from rtap.local.control_client import ControlClient
+from rtap.local.runner import RunSummary
+from rtap.local.stack import LocalStack
+from tests.integration.serving.conftest import produce
+
+pytestmark = pytest.mark.integration
+
+CHROMIUM = "/usr/bin/chromium"
+# Flags for a headless browser in a container: no sandbox (no user namespaces) and
+# nothing that calls home.
+CHROMIUM_ARGS = [
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+]
+
+
+def _total_events(live: httpx.Client, start: datetime, end: datetime) -> tuple[int, Any]:
+    response = live.get(
+        "/v1/events/counts",
+        params={"start": start.isoformat(), "end": end.isoformat(), "granularity": "hour"},
+    )
+    assert response.status_code == 200, response.text
+    body = response.json()
+    return sum(point["events"] for point in body["data"]["points"]), body["meta"]
+
+
+def test_dashboard_chart_shows_data_from_the_running_platform(
+    stack: LocalStack, live: httpx.Client, artifacts: Path
+) -> None:
+    url = f"{live.base_url}/#key={stack.dashboard_key()}"
+    screenshot = artifacts / "dashboard.png"
+    with sync_playwright() as playwright:
+        browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        try:
+            page = browser.new_page(viewport={"width": 1100, "height": 760})
+            page.goto(url)
+            page.wait_for_function(
+                "Number(document.getElementById('chart').dataset.points) > 0", timeout=30_000
+            )
+            points = int(page.get_attribute("#chart", "data-points") or 0)
+            top = page.locator("#top li").all_inner_texts()
+            status = page.inner_text("#status")
+            page.screenshot(path=str(screenshot), full_page=True)
+        finally:
+            browser.close()
+    counts = live.get("/v1/events/counts", params={"granularity": "minute"}).json()
+    assert points > 0 and counts["data"]["points"]
+    assert top and all(":" in line for line in top)
+    assert "data version" in status and "failed" not in status
+    assert screenshot.stat().st_size > 10_000
+
+
+def test_a_cached_answer_never_hides_a_committed_batch(
+    stack: LocalStack, control: ControlClient, live: httpx.Client, served: RunSummary
+) -> None:
+    start = datetime.now(UTC) - timedelta(hours=2)
+    end = datetime.now(UTC) + timedelta(hours=1)
+    before, _ = _total_events(live, start, end)
+    _, meta = _total_events(live, start, end)
+    assert meta["cache"] == "hit"  # the cache is on, so what follows could fail
+
+    observations: list[tuple[int, int]] = []
+    stored_at_start = int(control.stats()["rows_stored"])
+    producing = threading.Thread(
+        target=produce,
+        args=(stack, control, 20_000),
+        kwargs={"rate_per_second": 4_000, "malformed_share": 0.0, "late_share": 0.0},
+    )
+    producing.start()
+    while producing.is_alive():
+        # Rows the sink has committed before the request was sent must be in the answer.
+        committed = int(control.stats()["rows_stored"]) - stored_at_start
+        answered, _ = _total_events(live, start, end)
+        observations.append((committed, answered - before))
+    producing.join()
+    committed = int(control.stats()["rows_stored"]) - stored_at_start
+    answered, meta = _total_events(live, start, end)
+
+    assert committed == 20_000  # every event valid and on time in this run
+    assert answered - before == committed
+    assert len(observations) > 10 and observations[-1][0] > 0
+    hidden = [(c, a) for c, a in observations if a < c]
+    assert not hidden, f"answers missed committed rows: {hidden[:5]}"
+    assert meta["data_version"] is not None
