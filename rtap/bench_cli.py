@@ -70,7 +70,7 @@ def bench_api(
     ] = 2_000,
     uncached_rate: Annotated[
         int, typer.Option(help="Requests/s offered for uncached dashboard queries.", min=1)
-    ] = 50,
+    ] = 10,
     duration: Annotated[float, typer.Option(help="Seconds per measurement.", min=5)] = 30.0,
     json_path: JsonOut = None,
     stack: Stack = "local",

@@ -24,7 +24,7 @@ from rtap.local.bench_record import append_row, row_prefix
 from rtap.local.stack import LocalStack
 from rtap.local.vegeta import LoadReport, Target, attack, latency_series, vegeta_executable
 from rtap.local.vegeta import write_targets as write_vegeta_targets
-from workloads.storage.data_version import DATA_VERSION_KEY
+from workloads.storage.data_version import DataVersion
 
 _HEADER = (
     "| date (UTC) | commit | machine | command | stored events | cached rps (offered) "
@@ -117,7 +117,7 @@ def run_api_benchmark(local: LocalStack, request: ApiBenchRequest, console: Cons
                 server, vegeta, work, "cached", targets=dashboard, rate=request.cached_rate,
                 duration_s=request.duration_s,
             )  # fmt: skip
-        server.redis.incr(DATA_VERSION_KEY)  # as after a committed batch
+        DataVersion(server.redis).bump()  # as after a committed batch
         needed = int(request.uncached_rate * request.duration_s) + 1
         uncached_list = uncached_targets(server.latest, server.key, needed)
         with console.status(f"uncached: {request.uncached_rate:,} requests/s"):

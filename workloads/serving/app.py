@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -27,7 +28,13 @@ committed batch; `meta.cache` says how each was served.
 
 
 def create_app(context: ServingContext, extra_routers: Sequence[APIRouter] = ()) -> FastAPI:
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        yield
+        context.close()
+
     app = FastAPI(
+        lifespan=lifespan,
         title="rtap API",
         version="1",
         description=DESCRIPTION,

@@ -16,6 +16,17 @@ from workloads.serving.ratelimit import RateLimiter
 from workloads.serving.service import QueryService
 from workloads.serving.settings import ServingSettings
 from workloads.serving.store import ClickHouseStore
+from workloads.serving.version_watch import VersionWatcher
+
+
+def _cache(
+    client: redis.Redis, redis_url: str, settings: ServingSettings, metrics: ServingMetrics
+) -> ResultCache:
+    # The subscription blocks between messages, so it gets a client without a read
+    # timeout; health checks notice a silently dead connection.
+    versions = VersionWatcher(redis.Redis.from_url(redis_url, health_check_interval=5))
+    versions.start()
+    return ResultCache(client, settings, metrics, versions)
 
 
 def build_context(
@@ -32,19 +43,16 @@ def build_context(
     limits in process)."""
     metrics = ServingMetrics()
     store = ClickHouseStore(clickhouse, settings, metrics)
-    cache = (
-        ResultCache(
-            redis.Redis.from_url(
-                redis_url,
-                socket_timeout=settings.redis_timeout_seconds,
-                socket_connect_timeout=settings.redis_timeout_seconds,
-            ),
-            settings,
-            metrics,
+    client = (
+        redis.Redis.from_url(
+            redis_url,
+            socket_timeout=settings.redis_timeout_seconds,
+            socket_connect_timeout=settings.redis_timeout_seconds,
         )
         if redis_url
         else None
     )
+    cache = _cache(client, redis_url, settings, metrics) if client and redis_url else None
     verifier = (
         JwtVerifier(jwt_secret, settings.jwt_audience, settings.jwt_issuer) if jwt_secret else None
     )
@@ -53,7 +61,7 @@ def build_context(
         environment=environment,
         service=QueryService(Queries(store, database, settings), cache, settings),
         authenticator=Authenticator(KeyStore(keys_file), verifier),
-        rate_limiter=RateLimiter(redis_url, settings),
+        rate_limiter=RateLimiter(client, settings),
         store=store,
         cache=cache,
         metrics=metrics,

@@ -1,7 +1,10 @@
 """Cache-aside for query answers in Redis: versioned keys, single flight, stale fallback.
 
 Keys include the data version the sinks bump after each committed batch, so an answer
-is never served once a newer batch is queryable. One request computes a missing answer
+is never served once a newer batch is queryable. Recent answers are also kept in this
+process, keyed by the version the sinks publish on each bump (`VersionWatcher`): those
+hits need no round trip, and lag a bump only by its pub/sub delivery (under a
+millisecond locally). One request computes a missing answer
 while concurrent ones wait for it (a Redis lock per key). A last good copy of every
 answer is kept longer, to be served — marked stale — while ClickHouse is unavailable.
 With Redis down, answers come straight from ClickHouse.
@@ -21,9 +24,12 @@ import pybreaker
 import redis
 import structlog
 
+from workloads.serving.breaker import ConcurrentCircuitBreaker
+from workloads.serving.local_cache import LocalAnswers
 from workloads.serving.observability import ServingMetrics
 from workloads.serving.settings import ServingSettings
 from workloads.serving.store import StoreUnavailableError
+from workloads.serving.version_watch import VersionWatcher
 from workloads.storage.data_version import DATA_VERSION_KEY
 
 log = structlog.get_logger(__name__)
@@ -52,30 +58,56 @@ class Answer:
     version: int | None
 
 
+def _key_parts(query: str, parameters: dict[str, Any]) -> tuple[str, str]:
+    """A cache key is prefix + data version + suffix."""
+    digest = hashlib.sha256(orjson.dumps(parameters, option=orjson.OPT_SORT_KEYS)).hexdigest()
+    return f"rtap:cache:{query}:v", f":{digest[:32]}"
+
+
 class _RedisDownError(Exception):
     pass
 
 
 class ResultCache:
     def __init__(
-        self, client: redis.Redis, settings: ServingSettings, metrics: ServingMetrics
+        self,
+        client: redis.Redis,
+        settings: ServingSettings,
+        metrics: ServingMetrics,
+        versions: VersionWatcher | None = None,
     ) -> None:
         self._client = client
+        self._versions = versions
+        self._local = LocalAnswers(settings.cache.local_entries)
         self._settings = settings
         self._metrics = metrics
         self._lookup = client.register_script(_LOOKUP)
-        self._breaker = pybreaker.CircuitBreaker(
+        self._breaker = ConcurrentCircuitBreaker(
             fail_max=settings.breaker_failures,
             reset_timeout=settings.breaker_reset_seconds,
             name="redis",
         )
 
+    def local_answer(self, query: str, parameters: dict[str, Any]) -> Answer | None:
+        """The answer held in this process for the current data version, if any; no I/O."""
+        pushed = self._versions.current if self._versions is not None else None
+        if pushed is None:
+            return None
+        prefix, suffix = _key_parts(query, parameters)
+        body = self._local.get(f"{prefix}{pushed}{suffix}")
+        if body is None:
+            return None
+        self._metrics.cache_results.labels(query, "local_hit").inc()
+        return Answer(body, CacheStatus.HIT, pushed)
+
     def answer(
         self, query: str, ttl_seconds: int, parameters: dict[str, Any], compute: Callable[[], bytes]
     ) -> Answer:
-        digest = hashlib.sha256(orjson.dumps(parameters, option=orjson.OPT_SORT_KEYS)).hexdigest()
-        prefix, suffix = f"rtap:cache:{query}:v", f":{digest[:32]}"
-        last_good = f"rtap:last:{query}:{digest[:32]}"
+        local = self.local_answer(query, parameters)
+        if local is not None:
+            return local
+        prefix, suffix = _key_parts(query, parameters)
+        last_good = f"rtap:last:{query}{suffix}"
         try:
             raw_version, cached = self._redis(
                 lambda: self._lookup([DATA_VERSION_KEY], [prefix, suffix])
@@ -85,6 +117,7 @@ class ResultCache:
         version = int(raw_version)
         key = f"{prefix}{version}{suffix}"
         if cached is not None:
+            self._local.put(key, cached, ttl_seconds)
             return self._count(query, Answer(cached, CacheStatus.HIT, version))
         try:
             body, status = self._compute_once(key, compute)
@@ -95,7 +128,12 @@ class ResultCache:
             return self._count(query, Answer(stale, CacheStatus.STALE, None))
         if status is CacheStatus.MISS:
             self._try(lambda: self._store(key, last_good, body, ttl_seconds))
+        self._local.put(key, body, ttl_seconds)
         return self._count(query, Answer(body, status, version))
+
+    def stop(self) -> None:
+        if self._versions is not None:
+            self._versions.stop()
 
     def ping(self) -> bool:
         try:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Annotated
 
@@ -14,6 +14,7 @@ from workloads.serving.auth import Authenticator, Principal, Scope
 from workloads.serving.cache import Answer, CacheStatus, ResultCache
 from workloads.serving.errors import ForbiddenError, RateLimitedError
 from workloads.serving.observability import ServingMetrics
+from workloads.serving.prepared import PreparedQuery
 from workloads.serving.ratelimit import RateLimiter
 from workloads.serving.service import QueryService
 from workloads.serving.settings import ServingSettings
@@ -31,8 +32,14 @@ class ServingContext:
     cache: ResultCache | None
     metrics: ServingMetrics
 
+    def close(self) -> None:
+        """Stop the background threads (rate-limit sync, data-version feed)."""
+        self.rate_limiter.stop()
+        if self.cache is not None:
+            self.cache.stop()
 
-def get_context(request: Request) -> ServingContext:
+
+async def get_context(request: Request) -> ServingContext:
     context: ServingContext = request.app.state.context
     return context
 
@@ -45,10 +52,11 @@ _api_key = APIKeyHeader(
 _bearer = HTTPBearer(auto_error=False, description="A JWT (HS256) or an API key")
 
 
-def caller_with(scope: Scope) -> Callable[..., Principal]:
+def caller_with(scope: Scope) -> Callable[..., Awaitable[Principal]]:
     """A dependency: the authenticated caller, holding `scope`, within the rate limit."""
 
-    def dependency(
+    # Async: it does no I/O, and a sync dependency would cost a thread hop per request.
+    async def dependency(
         context: Context,
         api_key: Annotated[str | None, Security(_api_key)],
         bearer: Annotated[HTTPAuthorizationCredentials | None, Security(_bearer)],
@@ -68,6 +76,10 @@ def caller_with(scope: Scope) -> Callable[..., Principal]:
 
 EventsReader = Annotated[Principal, Depends(caller_with(Scope.EVENTS_READ))]
 UsersReader = Annotated[Principal, Depends(caller_with(Scope.USERS_READ))]
+
+
+async def respond(context: ServingContext, prepared: PreparedQuery) -> Response:
+    return envelope(await context.service.answer_async(prepared))
 
 
 def envelope(answer: Answer) -> Response:

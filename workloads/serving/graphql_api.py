@@ -28,9 +28,9 @@ from workloads.events.api import Event
 from workloads.events.model import EventType
 from workloads.serving import models
 from workloads.serving.auth import Principal, Scope
-from workloads.serving.cache import Answer
 from workloads.serving.dependencies import ServingContext, caller_with, get_context
 from workloads.serving.errors import ForbiddenError, GraphQLRequestTooLargeError
+from workloads.serving.prepared import PreparedQuery
 from workloads.serving.store import StoreUnavailableError
 
 M = TypeVar("M", bound=BaseModel)
@@ -111,14 +111,15 @@ class Freshness:
     pass
 
 
-async def _run(info: Info, model: type[M], call: Callable[[ServingContext], Answer]) -> M:
-    """Run a query-service call off the event loop, within the GraphQL time limit; bad
-    input answers 400 and an unavailable ClickHouse 503, as on REST."""
+async def _run(info: Info, model: type[M], prepare: Callable[[ServingContext], PreparedQuery]) -> M:
+    """Answer a query-service question within the GraphQL time limit; bad input answers
+    400 and an unavailable ClickHouse 503, as on REST."""
     context: ServingContext = info.context["serving"]
     response = info.context["response"]
     try:
         answer = await asyncio.wait_for(
-            asyncio.to_thread(call, context), context.settings.graphql_timeout_seconds
+            context.service.answer_async(prepare(context)),
+            context.settings.graphql_timeout_seconds,
         )
     except models.InvalidRequestError:
         response.status_code = 400

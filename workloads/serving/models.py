@@ -120,7 +120,9 @@ class Funnel(BaseModel):
 
 class Freshness(BaseModel):
     latest_event_time: datetime | None
-    latest_ingested_at: datetime | None
+    latest_ingested_at: datetime | None = Field(
+        description="When the newest events (the last ten minutes of event time) were stored"
+    )
     lag_seconds: float | None = Field(description="Now minus the latest stored event time")
 
 

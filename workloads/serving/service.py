@@ -6,12 +6,12 @@ from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import orjson
 from pydantic import BaseModel
 
 from workloads.events.model import EventType
 from workloads.serving.cache import Answer, CacheStatus, ResultCache
-from workloads.serving.models import Freshness, Granularity
+from workloads.serving.models import Granularity
+from workloads.serving.prepared import InFlight, PreparedQuery, dump_json, with_current_lag
 from workloads.serving.queries import Queries, Window, check_user_id, checked_moment
 from workloads.serving.settings import ServingSettings
 
@@ -29,8 +29,9 @@ def _minute_ceiling(moment: datetime) -> datetime:
 
 
 class QueryService:
-    """Every public method returns an `Answer`: the JSON of a result model, and how the
-    cache served it.
+    """Each question is a method that validates its parameters and returns a
+    `PreparedQuery`; `answer` or `answer_async` turns that into an `Answer` (the JSON of
+    a result model, and how the cache served it).
 
     Ranges on the per-minute rollups are aligned to whole minutes (start rounded down,
     end rounded up): the answer is the same, and "the last 30 minutes" asked a second
@@ -42,6 +43,7 @@ class QueryService:
     ) -> None:
         self.queries = queries
         self._cache = cache
+        self._in_flight = InFlight()
         self._settings = settings
 
     def limit(self, requested: int | None) -> int:
@@ -53,19 +55,21 @@ class QueryService:
         end: datetime | None,
         granularity: Granularity,
         event_types: list[EventType],
-    ) -> Answer:
+    ) -> PreparedQuery:
         window = self._rollup_window(start, end, granularity)
         types = sorted(set(event_types))
-        return self._answer(
+        return self._prepare(
             "event_counts",
             self._settings.cache.timeseries,
             {"window": _key(window), "granularity": granularity, "types": types},
             lambda: self.queries.event_counts(window, granularity, types),
         )
 
-    def top_event_types(self, start: datetime | None, end: datetime | None, limit: int) -> Answer:
+    def top_event_types(
+        self, start: datetime | None, end: datetime | None, limit: int
+    ) -> PreparedQuery:
         window = self._rollup_window(start, end, Granularity.HOUR)
-        return self._answer(
+        return self._prepare(
             "top_event_types",
             self._settings.cache.top,
             {"window": _key(window), "limit": limit},
@@ -74,9 +78,9 @@ class QueryService:
 
     def distinct_users(
         self, start: datetime | None, end: datetime | None, event_type: EventType | None
-    ) -> Answer:
+    ) -> PreparedQuery:
         window = self._rollup_window(start, end, Granularity.HOUR)
-        return self._answer(
+        return self._prepare(
             "distinct_users",
             self._settings.cache.distinct_users,
             {"window": _key(window), "event_type": event_type},
@@ -85,9 +89,9 @@ class QueryService:
 
     def top_users(
         self, start: datetime | None, end: datetime | None, limit: int, cursor: str | None
-    ) -> Answer:
+    ) -> PreparedQuery:
         window = self._raw_window(start, end)
-        return self._answer(
+        return self._prepare(
             "top_users",
             self._settings.cache.top,
             {"window": _key(window), "limit": limit, "cursor": cursor},
@@ -101,19 +105,19 @@ class QueryService:
         end: datetime | None,
         limit: int,
         cursor: str | None,
-    ) -> Answer:
+    ) -> PreparedQuery:
         user = check_user_id(user_id)
         window = self._raw_window(start, end)
-        return self._answer(
+        return self._prepare(
             "user_events",
             self._settings.cache.users,
             {"user": user, "window": _key(window), "limit": limit, "cursor": cursor},
             lambda: self.queries.user_events(user, window, limit, cursor),
         )
 
-    def user_sessions(self, user_id: str, limit: int, cursor: str | None) -> Answer:
+    def user_sessions(self, user_id: str, limit: int, cursor: str | None) -> PreparedQuery:
         user = check_user_id(user_id)
-        return self._answer(
+        return self._prepare(
             "user_sessions",
             self._settings.cache.users,
             {"user": user, "limit": limit, "cursor": cursor},
@@ -126,38 +130,51 @@ class QueryService:
         window_seconds: int,
         start: datetime | None,
         end: datetime | None,
-    ) -> Answer:
+    ) -> PreparedQuery:
         window = self._raw_window(start, end)
-        return self._answer(
+        return self._prepare(
             "funnel",
             self._settings.cache.funnel,
             {"steps": steps, "window_seconds": window_seconds, "window": _key(window)},
             lambda: self.queries.funnel(steps, window_seconds, window),
         )
 
-    def freshness(self) -> Answer:
+    def freshness(self) -> PreparedQuery:
         """The latest stored event; the lag is recomputed on every answer, cached or not."""
-        cached = self._answer(
+        return PreparedQuery(
             "freshness",
             self._settings.cache.freshness,
             {},
-            lambda: self.queries.freshness(datetime.now(UTC)),
+            lambda: dump_json(self.queries.freshness(datetime.now(UTC))),
+            finish=with_current_lag,
         )
-        fresh = Freshness.model_validate_json(cached.body)
-        if fresh.latest_event_time is not None:
-            lag = (datetime.now(UTC) - fresh.latest_event_time).total_seconds()
-            fresh = fresh.model_copy(update={"lag_seconds": max(lag, 0.0)})
-        return Answer(_dump(fresh), cached.status, cached.version)
 
-    def _answer(
-        self, query: str, ttl: int, parameters: dict[str, Any], compute: Callable[[], BaseModel]
-    ) -> Answer:
-        def body() -> bytes:
-            return _dump(compute())
+    def answer(self, prepared: PreparedQuery) -> Answer:
+        """The answer, from the caches or ClickHouse; blocks on both."""
+        return prepared.finish(self._shared_answer(prepared))
 
+    async def answer_async(self, prepared: PreparedQuery) -> Answer:
+        """Answers held in this process come straight back. Anything that needs Redis or
+        ClickHouse runs in a worker thread, once per question at a time: concurrent
+        requests for it await that one (a storm of threads waiting on the same answer
+        would starve the event loop)."""
+        if self._cache is not None:
+            local = self._cache.local_answer(prepared.name, prepared.parameters)
+            if local is not None:
+                return prepared.finish(local)
+        return prepared.finish(await self._in_flight.run(prepared, self._shared_answer))
+
+    def _shared_answer(self, prepared: PreparedQuery) -> Answer:
         if self._cache is None:
-            return Answer(body(), CacheStatus.BYPASS, None)
-        return self._cache.answer(query, ttl, parameters, body)
+            return Answer(prepared.compute(), CacheStatus.BYPASS, None)
+        return self._cache.answer(
+            prepared.name, prepared.ttl_seconds, prepared.parameters, prepared.compute
+        )
+
+    def _prepare(
+        self, query: str, ttl: int, parameters: dict[str, Any], compute: Callable[[], BaseModel]
+    ) -> PreparedQuery:
+        return PreparedQuery(query, ttl, parameters, lambda: dump_json(compute()))
 
     def _rollup_window(
         self, start: datetime | None, end: datetime | None, granularity: Granularity
@@ -179,7 +196,3 @@ class QueryService:
 
 def _key(window: Window) -> list[str]:
     return [window.start.isoformat(), window.end.isoformat()]
-
-
-def _dump(model: BaseModel) -> bytes:
-    return orjson.dumps(model.model_dump(mode="json"))

@@ -15,14 +15,19 @@ class CacheTtls(SettingsModel):
     distinct_users: int = Field(30, ge=1)
     users: int = Field(10, ge=1)
     funnel: int = Field(60, ge=1)
-    freshness: int = Field(2, ge=1)
+    # Keyed by the data version like the others; the lag is recomputed on every answer.
+    freshness: int = Field(30, ge=1)
     # Last good answers, kept to be served (marked stale) while ClickHouse is down.
     stale: int = Field(3600, ge=1)
+    # Answers also kept in each API process (no round trip to Redis for those).
+    local_entries: int = Field(4096, ge=0)
 
 
 class ServingSettings(SettingsModel):
     cors_origins: list[str] = Field(default_factory=list)
     rate_limit_per_minute: int = Field(6000, ge=1)
+    # How often each replica pushes its callers' hits to Redis and reads the totals.
+    rate_limit_sync_seconds: float = Field(0.1, gt=0, le=10)
     default_limit: int = Field(100, ge=1)
     max_limit: int = Field(1000, ge=1)
     # Longest time range per granularity, and for queries that scan raw events.
@@ -39,6 +44,10 @@ class ServingSettings(SettingsModel):
     # None: on for the local stack, off everywhere else.
     graphql_introspection: bool | None = None
     clickhouse_timeout_seconds: float = Field(5.0, gt=0)
+    # Threads one API query may use (0: the engine's default, one per core). The embedded
+    # engine shares the API's cores, so the local stack caps it to keep cached answers
+    # flowing while a miss is computed.
+    clickhouse_max_threads: int = Field(0, ge=0, le=256)
     redis_timeout_seconds: float = Field(0.25, gt=0)
     # Circuit breakers open after this many consecutive failures and retry after a pause.
     breaker_failures: int = Field(5, ge=1)

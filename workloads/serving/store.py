@@ -9,6 +9,7 @@ import pybreaker
 import structlog
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
 
+from workloads.serving.breaker import ConcurrentCircuitBreaker
 from workloads.serving.observability import ServingMetrics
 from workloads.serving.settings import ServingSettings
 
@@ -31,9 +32,16 @@ class ClickHouseStore:
 
     def __init__(self, client: Any, settings: ServingSettings, metrics: ServingMetrics) -> None:
         self._client = client
-        self._timeout_s = settings.clickhouse_timeout_seconds
+        self._query_settings = {
+            "max_execution_time": max(1, round(settings.clickhouse_timeout_seconds)),
+            **(
+                {"max_threads": settings.clickhouse_max_threads}
+                if settings.clickhouse_max_threads
+                else {}
+            ),
+        }
         self._metrics = metrics
-        self._breaker = pybreaker.CircuitBreaker(
+        self._breaker = ConcurrentCircuitBreaker(
             fail_max=settings.breaker_failures,
             reset_timeout=settings.breaker_reset_seconds,
             exclude=[lambda error: not isinstance(error, StoreUnavailableError)],
@@ -63,7 +71,7 @@ class ClickHouseStore:
             result = self._client.query(
                 sql,
                 parameters=parameters,
-                settings={"max_execution_time": max(1, round(self._timeout_s))},
+                settings=self._query_settings,
             )
         except OperationalError as error:
             raise StoreUnavailableError(f"ClickHouse unreachable: {error}") from error

@@ -131,7 +131,7 @@ class IngestBatchWriter:
         metrics: PipelineMetrics,
         *,
         crash_points: CrashPoints | None = None,
-        on_stored: Callable[[], None] | None = None,
+        on_stored: Callable[[], object] | None = None,
     ) -> None:
         self._on_stored = on_stored or _nothing
         self._sink = sink
@@ -199,7 +199,7 @@ class SessionBatchWriter:
         self,
         sink: ClickHouseSink,
         metrics: PipelineMetrics,
-        on_stored: Callable[[], None] | None = None,
+        on_stored: Callable[[], object] | None = None,
     ) -> None:
         self._sink = sink
         self._metrics = metrics

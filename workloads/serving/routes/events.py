@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from workloads.events.model import EventType
-from workloads.serving.dependencies import Context, EventsReader, envelope
+from workloads.serving.dependencies import Context, EventsReader, respond
 from workloads.serving.models import (
     ERROR_RESPONSES,
     DistinctUsers,
@@ -27,7 +27,7 @@ def events_router(settings: ServingSettings) -> APIRouter:
     ]
 
     @router.get("/counts", response_model=Envelope[EventCounts])
-    def event_counts(
+    async def event_counts(
         *,
         context: Context,
         _: EventsReader,
@@ -39,11 +39,11 @@ def events_router(settings: ServingSettings) -> APIRouter:
         ] = None,
     ) -> Response:
         """Events and value sums per time bucket and event type."""
-        answer = context.service.event_counts(start, end, granularity, event_type or [])
-        return envelope(answer)
+        prepared = context.service.event_counts(start, end, granularity, event_type or [])
+        return await respond(context, prepared)
 
     @router.get("/top-types", response_model=Envelope[TopEventTypes])
-    def top_event_types(
+    async def top_event_types(
         *,
         context: Context,
         _: EventsReader,
@@ -52,10 +52,12 @@ def events_router(settings: ServingSettings) -> APIRouter:
         limit: limit_param = None,
     ) -> Response:
         """The most frequent event types in the range."""
-        return envelope(context.service.top_event_types(start, end, context.service.limit(limit)))
+        return await respond(
+            context, context.service.top_event_types(start, end, context.service.limit(limit))
+        )
 
     @router.get("/distinct-users", response_model=Envelope[DistinctUsers])
-    def distinct_users(
+    async def distinct_users(
         *,
         context: Context,
         _: EventsReader,
@@ -64,11 +66,11 @@ def events_router(settings: ServingSettings) -> APIRouter:
         event_type: EventType | None = None,
     ) -> Response:
         """Distinct users in the range (ClickHouse `uniq`), optionally for one type."""
-        return envelope(context.service.distinct_users(start, end, event_type))
+        return await respond(context, context.service.distinct_users(start, end, event_type))
 
     @router.get("/freshness", response_model=Envelope[Freshness])
-    def freshness(*, context: Context, _: EventsReader) -> Response:
+    async def freshness(*, context: Context, _: EventsReader) -> Response:
         """The latest stored event and how far it lags behind now."""
-        return envelope(context.service.freshness())
+        return await respond(context, context.service.freshness())
 
     return router

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query, Response
 
 from workloads.events.model import EventType
-from workloads.serving.dependencies import Context, EventsReader, envelope
+from workloads.serving.dependencies import Context, EventsReader, respond
 from workloads.serving.models import ERROR_RESPONSES, Envelope, Funnel
 from workloads.serving.routes.params import End, Start
 from workloads.serving.settings import ServingSettings
@@ -16,7 +16,7 @@ def funnels_router(settings: ServingSettings) -> APIRouter:
     router = APIRouter(prefix="/v1", tags=["funnels"], responses=ERROR_RESPONSES)
 
     @router.get("/funnel", response_model=Envelope[Funnel])
-    def funnel(
+    async def funnel(
         context: Context,
         _: EventsReader,
         steps: Annotated[
@@ -34,6 +34,6 @@ def funnels_router(settings: ServingSettings) -> APIRouter:
         end: End = None,
     ) -> Response:
         """Users reaching each step in order within the window (ClickHouse windowFunnel)."""
-        return envelope(context.service.funnel(steps, window_seconds, start, end))
+        return await respond(context, context.service.funnel(steps, window_seconds, start, end))
 
     return router

@@ -17,7 +17,7 @@ def system_router() -> APIRouter:
     router = APIRouter(tags=["operations"])
 
     @router.get("/healthz")
-    def healthz() -> dict[str, str]:
+    async def healthz() -> dict[str, str]:
         """Liveness: the process answers."""
         return {"status": "ok"}
 

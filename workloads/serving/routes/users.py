@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query, Response
 
-from workloads.serving.dependencies import Context, UsersReader, envelope
+from workloads.serving.dependencies import Context, UsersReader, respond
 from workloads.serving.models import ERROR_RESPONSES, Envelope, TopUsers, UserEvents, UserSessions
 from workloads.serving.routes.params import Cursor, End, Start, UserId
 from workloads.serving.settings import ServingSettings
@@ -18,7 +18,7 @@ def users_router(settings: ServingSettings) -> APIRouter:
     ]
 
     @router.get("/top", response_model=Envelope[TopUsers])
-    def top_users(
+    async def top_users(
         *,
         context: Context,
         _: UsersReader,
@@ -29,10 +29,10 @@ def users_router(settings: ServingSettings) -> APIRouter:
     ) -> Response:
         """Users with the most events in the range, most active first; paginated."""
         service = context.service
-        return envelope(service.top_users(start, end, service.limit(limit), cursor))
+        return await respond(context, service.top_users(start, end, service.limit(limit), cursor))
 
     @router.get("/{user_id}/events", response_model=Envelope[UserEvents])
-    def user_events(
+    async def user_events(
         *,
         context: Context,
         _: UsersReader,
@@ -44,10 +44,12 @@ def users_router(settings: ServingSettings) -> APIRouter:
     ) -> Response:
         """One user's events, newest first; paginated."""
         service = context.service
-        return envelope(service.user_events(user_id, start, end, service.limit(limit), cursor))
+        return await respond(
+            context, service.user_events(user_id, start, end, service.limit(limit), cursor)
+        )
 
     @router.get("/{user_id}/sessions", response_model=Envelope[UserSessions])
-    def user_sessions(
+    async def user_sessions(
         *,
         context: Context,
         _: UsersReader,
@@ -57,6 +59,6 @@ def users_router(settings: ServingSettings) -> APIRouter:
     ) -> Response:
         """One user's closed sessions, newest first; paginated."""
         service = context.service
-        return envelope(service.user_sessions(user_id, service.limit(limit), cursor))
+        return await respond(context, service.user_sessions(user_id, service.limit(limit), cursor))
 
     return router

@@ -45,7 +45,9 @@ function drawChart(canvas, points) {
     context.fillText(Math.round(level).toLocaleString(), 4, y(level) + 4);
   }
   buckets.forEach((bucket, i) => {
-    if (i % 5 === 0) context.fillText(bucket.slice(11, 16), x(i) - 14, height - 8);
+    // Keep the last label inside the canvas.
+    const left = Math.min(x(i) - 14, width - pad.right - 32);
+    if (i % 5 === 0) context.fillText(bucket.slice(11, 16), left, height - 8);
   });
   types.forEach((type, t) => {
     context.strokeStyle = COLORS[t % COLORS.length];
