@@ -132,7 +132,8 @@ def run_api_benchmark(local: LocalStack, request: ApiBenchRequest, console: Cons
     summary = _summary(request, cached[:2], uncached[:2])
     _print(console, summary)
     plot_dir = local.project_dir / "docs" / "img" if request.record else work
-    plot = _plot(series, summary, plot_dir / f"api-{request.events // 1_000_000}m.png")
+    name = f"api-{request.events // 1_000_000}m-{request.cached_rate}-{request.uncached_rate}.png"
+    plot = _plot(series, summary, plot_dir / name)
     summary["plot"] = str(plot)
     console.print(f"plot: {plot}")
     if request.json_path is not None:
