@@ -94,6 +94,7 @@ def bench_server(
     _, key = keys.create("bench", [Scope.EVENTS_READ, Scope.USERS_READ])
     with _redis_server(root) as redis_url:
         port = _free_port()
+        (root / "api.log").unlink(missing_ok=True)  # one run's log, not every run's
         config = ApiServerConfig(
             data_dir=root / "clickhouse",
             log_file=root / "api.log",

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import time
 import uuid
 
@@ -19,13 +20,17 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, metrics: ServingMetrics) -> None:
         self._app = app
         self._metrics = metrics
+        # Unique ids without a system call per request (uuid4 reads os.urandom): a random
+        # prefix per process, then a counter.
+        self._id_prefix = uuid.uuid4().hex[:12] + "-"
+        self._ids = itertools.count(1)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             await self._app(scope, receive, send)
             return
         incoming = dict(scope["headers"]).get(b"x-request-id", b"").decode("latin-1")
-        request_id = incoming[:64] if incoming else uuid.uuid4().hex
+        request_id = incoming[:64] if incoming else f"{self._id_prefix}{next(self._ids):x}"
         started = time.perf_counter()
         status = 500
 
