@@ -72,10 +72,6 @@ def _ensure_history(client: Any, config: ApiServerConfig) -> datetime:
             mix=config.event_mix,
             progress=lambda done: _report(seeded=done, total=config.events),
         )
-        # Merge the freshly inserted parts now: background merges of millions of rows
-        # would otherwise compete with the API for the cores while it is measured.
-        for table in ("events_raw", "events_per_minute"):
-            client.command(f"OPTIMIZE TABLE {database}.{table} FINAL")
     latest: datetime = client.query(
         "SELECT max(event_time) FROM {db:Identifier}.events_raw", parameters={"db": database}
     ).result_rows[0][0]
