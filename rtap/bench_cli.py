@@ -72,6 +72,9 @@ def bench_api(
         int, typer.Option(help="Requests/s offered for uncached dashboard queries.", min=1)
     ] = 10,
     duration: Annotated[float, typer.Option(help="Seconds per measurement.", min=5)] = 30.0,
+    warmup: Annotated[
+        float, typer.Option(help="Seconds of cached load first, not measured.", min=0)
+    ] = 10.0,
     json_path: JsonOut = None,
     stack: Stack = "local",
     record: Annotated[
@@ -96,6 +99,7 @@ def bench_api(
             cached_rate=cached_rate,
             uncached_rate=uncached_rate,
             duration_s=duration,
+            warmup_s=warmup,
             json_path=json_path,
             record=record,
         )

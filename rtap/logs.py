@@ -7,8 +7,17 @@ import sys
 from pathlib import Path
 from typing import TextIO
 
+import orjson
 import structlog
 from structlog.typing import Processor
+
+
+def _json_renderer() -> structlog.processors.JSONRenderer:
+    # orjson: the API writes one line per request, and the standard json module made
+    # rendering it a visible share of a cached answer's time.
+    return structlog.processors.JSONRenderer(
+        serializer=lambda event, **_: orjson.dumps(event, default=repr).decode()
+    )
 
 
 def configure_logging(destination: Path | None = None, level: int = logging.INFO) -> None:
@@ -27,7 +36,7 @@ def configure_logging(destination: Path | None = None, level: int = logging.INFO
             *shared,
             structlog.processors.StackInfoRenderer(),
             structlog.processors.format_exc_info,
-            structlog.processors.JSONRenderer(),
+            _json_renderer(),
         ],
         wrapper_class=structlog.make_filtering_bound_logger(level),
         logger_factory=structlog.PrintLoggerFactory(stream),
@@ -38,7 +47,7 @@ def configure_logging(destination: Path | None = None, level: int = logging.INFO
         structlog.stdlib.ProcessorFormatter(
             processors=[
                 structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-                structlog.processors.JSONRenderer(),
+                _json_renderer(),
             ],
             foreign_pre_chain=[*shared, structlog.stdlib.add_logger_name],
         )

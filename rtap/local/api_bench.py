@@ -41,6 +41,7 @@ class ApiBenchRequest:
     cached_rate: int
     uncached_rate: int
     duration_s: float
+    warmup_s: float
     json_path: Path | None
     record: bool
 
@@ -112,6 +113,13 @@ def run_api_benchmark(local: LocalStack, request: ApiBenchRequest, console: Cons
         dashboard = dashboard_targets(server.latest, server.key)
         for target in dashboard:  # warm the cache: these four are then always hits
             httpx.get(server.base_url + target.path, headers=target.headers, timeout=30)
+        if request.warmup_s > 0:
+            # Connections, allocator arenas and code paths warm up; not measured.
+            with console.status(f"warming up at {request.cached_rate:,} requests/s"):
+                _measure(
+                    server, vegeta, work, "warmup", targets=dashboard,
+                    rate=request.cached_rate, duration_s=request.warmup_s,
+                )  # fmt: skip
         with console.status(f"cached: {request.cached_rate:,} requests/s"):
             cached = _measure(
                 server, vegeta, work, "cached", targets=dashboard, rate=request.cached_rate,
@@ -151,6 +159,7 @@ def _summary(
     c, u = cached[0].latency_ms, uncached[0].latency_ms
     return {
         "stored_events": request.events,
+        "warmup_seconds": request.warmup_s,
         "cached": {**cached[0].to_dict(), "cache_results": cached[1]},
         "uncached": {**uncached[0].to_dict(), "cache_results": uncached[1]},
         "speedup_p50": u["p50_ms"] / c["p50_ms"],

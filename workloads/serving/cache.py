@@ -64,6 +64,12 @@ def _key_parts(query: str, parameters: dict[str, Any]) -> tuple[str, str]:
     return f"rtap:cache:{query}:v", f":{digest[:32]}"
 
 
+@dataclass(frozen=True)
+class LocalAnswer:
+    answer: Answer
+    due: bool  # past its TTL: serve it, and recompute it once in the background
+
+
 class _RedisDownError(Exception):
     pass
 
@@ -88,24 +94,26 @@ class ResultCache:
             name="redis",
         )
 
-    def local_answer(self, query: str, parameters: dict[str, Any]) -> Answer | None:
+    def local_answer(self, query: str, parameters: dict[str, Any]) -> LocalAnswer | None:
         """The answer held in this process for the current data version, if any; no I/O."""
         pushed = self._versions.current if self._versions is not None else None
         if pushed is None:
             return None
         prefix, suffix = _key_parts(query, parameters)
-        body = self._local.get(f"{prefix}{pushed}{suffix}")
-        if body is None:
+        entry = self._local.get(f"{prefix}{pushed}{suffix}")
+        if entry is None:
             return None
         self._metrics.cache_results.labels(query, "local_hit").inc()
-        return Answer(body, CacheStatus.HIT, pushed)
+        return LocalAnswer(Answer(entry.body, CacheStatus.HIT, pushed), entry.due)
 
     def answer(
-        self, query: str, ttl_seconds: int, parameters: dict[str, Any], compute: Callable[[], bytes]
+        self,
+        query: str,
+        ttl_seconds: int,
+        parameters: dict[str, Any],
+        compute: Callable[[], bytes],
     ) -> Answer:
-        local = self.local_answer(query, parameters)
-        if local is not None:
-            return local
+        """From Redis or `compute` (this process's copies are `local_answer`'s); blocks."""
         prefix, suffix = _key_parts(query, parameters)
         last_good = f"rtap:last:{query}{suffix}"
         try:

@@ -11,8 +11,6 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from workloads.serving.observability import ServingMetrics
 
-log = structlog.get_logger("rtap.access")
-
 
 class RequestMiddleware:
     """Plain ASGI (no BaseHTTPMiddleware): it sits on every request's hot path."""
@@ -20,6 +18,8 @@ class RequestMiddleware:
     def __init__(self, app: ASGIApp, metrics: ServingMetrics) -> None:
         self._app = app
         self._metrics = metrics
+        # Bound once: the module-level lazy proxy would rebuild the logger per request.
+        self._log = structlog.get_logger("rtap.access").bind()
         # Unique ids without a system call per request (uuid4 reads os.urandom): a random
         # prefix per process, then a counter.
         self._id_prefix = uuid.uuid4().hex[:12] + "-"
@@ -53,7 +53,7 @@ class RequestMiddleware:
                 self._metrics.request_seconds.labels(route, scope["method"], str(status)).observe(
                     elapsed
                 )
-                log.info(
+                self._log.info(
                     "request",
                     method=scope["method"],
                     route=route,

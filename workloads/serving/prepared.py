@@ -57,6 +57,12 @@ class InFlight:
     async def run(
         self, prepared: PreparedQuery, blocking: Callable[[PreparedQuery], Answer]
     ) -> Answer:
+        return await asyncio.shield(self.start(prepared, blocking))
+
+    def start(
+        self, prepared: PreparedQuery, blocking: Callable[[PreparedQuery], Answer]
+    ) -> asyncio.Task[Answer]:
+        """The computation of `prepared`: the one under way, or a new one."""
         key = prepared.name.encode() + orjson.dumps(
             prepared.parameters, option=orjson.OPT_SORT_KEYS
         )
@@ -65,7 +71,7 @@ class InFlight:
             task = asyncio.ensure_future(anyio.to_thread.run_sync(blocking, prepared))
             self._pending[key] = task
             task.add_done_callback(lambda done: self._forget(key, done))
-        return await asyncio.shield(task)
+        return task
 
     def _forget(self, key: bytes, done: asyncio.Task[Answer]) -> None:
         self._pending.pop(key, None)

@@ -30,7 +30,7 @@ def _minute_ceiling(moment: datetime) -> datetime:
 
 class QueryService:
     """Each question is a method that validates its parameters and returns a
-    `PreparedQuery`; `answer` or `answer_async` turns that into an `Answer` (the JSON of
+    `PreparedQuery`; `answer_async` turns that into an `Answer` (the JSON of
     a result model, and how the cache served it).
 
     Ranges on the per-minute rollups are aligned to whole minutes (start rounded down,
@@ -149,19 +149,18 @@ class QueryService:
             finish=with_current_lag,
         )
 
-    def answer(self, prepared: PreparedQuery) -> Answer:
-        """The answer, from the caches or ClickHouse; blocks on both."""
-        return prepared.finish(self._shared_answer(prepared))
-
     async def answer_async(self, prepared: PreparedQuery) -> Answer:
-        """Answers held in this process come straight back. Anything that needs Redis or
-        ClickHouse runs in a worker thread, once per question at a time: concurrent
-        requests for it await that one (a storm of threads waiting on the same answer
-        would starve the event loop)."""
+        """Answers held in this process come straight back, even past their TTL (they
+        are keyed by the data version, so still current): one background computation
+        then refreshes them. Anything that needs Redis or ClickHouse runs in a worker
+        thread, once per question at a time: concurrent requests await that one (a storm
+        of threads waiting on the same answer would starve the event loop)."""
         if self._cache is not None:
             local = self._cache.local_answer(prepared.name, prepared.parameters)
             if local is not None:
-                return prepared.finish(local)
+                if local.due:
+                    self._in_flight.start(prepared, self._shared_answer)
+                return prepared.finish(local.answer)
         return prepared.finish(await self._in_flight.run(prepared, self._shared_answer))
 
     def _shared_answer(self, prepared: PreparedQuery) -> Answer:
