@@ -8,6 +8,7 @@ loop), so queueing shows in the latencies. Figures are reported, never asserted.
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -22,7 +23,14 @@ from rich.table import Table
 from rtap.local.api_bench_server import BenchServer, bench_server
 from rtap.local.bench_record import append_row, row_prefix
 from rtap.local.stack import LocalStack
-from rtap.local.vegeta import LoadReport, Target, attack, latency_series, vegeta_executable
+from rtap.local.vegeta import (
+    LoadReport,
+    Target,
+    attack,
+    latency_series,
+    load_generator_pinning,
+    vegeta_executable,
+)
 from rtap.local.vegeta import write_targets as write_vegeta_targets
 from workloads.storage.data_version import DataVersion
 
@@ -140,7 +148,8 @@ def run_api_benchmark(local: LocalStack, request: ApiBenchRequest, console: Cons
     summary = _summary(request, cached[:2], uncached[:2])
     _print(console, summary)
     plot_dir = local.project_dir / "docs" / "img" if request.record else work
-    name = f"api-{request.events // 1_000_000}m-{request.cached_rate}-{request.uncached_rate}.png"
+    stamp = time.strftime("%Y%m%dT%H%M%S", time.gmtime())
+    name = f"api-{request.events // 1_000_000}m-{request.cached_rate}-{stamp}.png"
     plot = _plot(series, summary, plot_dir / name)
     summary["plot"] = str(plot)
     console.print(f"plot: {plot}")
@@ -160,6 +169,7 @@ def _summary(
     return {
         "stored_events": request.events,
         "warmup_seconds": request.warmup_s,
+        "load_generator": " ".join([*load_generator_pinning(), "vegeta (GOMAXPROCS=1)"]),
         "cached": {**cached[0].to_dict(), "cache_results": cached[1]},
         "uncached": {**uncached[0].to_dict(), "cache_results": uncached[1]},
         "speedup_p50": u["p50_ms"] / c["p50_ms"],
