@@ -143,3 +143,16 @@ def test_rate_limit_answers_429_with_retry_after(offline: Offline) -> None:
     assert limited.status_code == 429
     assert limited.json()["error"] == "rate_limited"
     assert 1 <= int(limited.headers["Retry-After"]) <= 60
+
+
+def test_replicas_share_the_rate_limit_through_redis(offline: Offline) -> None:
+    _, key = offline.keys.create("shared limit", [Scope.EVENTS_READ])
+    first = create_app(offline.context(rate_limit_per_minute=5))
+    second = create_app(offline.context(rate_limit_per_minute=5))
+    with offline.client(first, key=key) as one, offline.client(second, key=key) as two:
+        assert [one.get("/v1/events/freshness").status_code for _ in range(3)] == [200] * 3
+        assert two.get("/v1/events/freshness").status_code == 200
+        # A few sync intervals: each replica pushes its hits and reads back the total (4).
+        time.sleep(0.5)
+        statuses = [two.get("/v1/events/freshness").status_code for _ in range(2)]
+    assert statuses == [200, 429]  # the fifth admitted, the sixth refused
