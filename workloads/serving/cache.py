@@ -4,9 +4,9 @@ Keys include the data version the sinks bump after each committed batch, so an a
 is never served once a newer batch is queryable. Recent answers are also kept in this
 process, keyed by the version the sinks publish on each bump (`VersionWatcher`): those
 hits need no round trip, and lag a bump only by its pub/sub delivery (under a
-millisecond locally). One request computes a missing answer
-while concurrent ones wait for it (a Redis lock per key). A last good copy of every
-answer is kept longer, to be served — marked stale — while ClickHouse is unavailable.
+millisecond locally). Across processes, one request computes a missing answer while
+the others wait for it (a Redis lock per key). A last good copy of every answer is kept
+longer, to be served — marked stale — while ClickHouse is unavailable.
 With Redis down, answers come straight from ClickHouse.
 """
 

@@ -12,7 +12,6 @@ import strawberry
 from fastapi import Depends, Request
 from graphql import GraphQLError
 from pydantic import BaseModel
-from strawberry.experimental.pydantic import type as from_model
 from strawberry.extensions import (
     DisableIntrospection,
     MaxAliasesLimiter,
@@ -21,94 +20,29 @@ from strawberry.extensions import (
     SchemaExtension,
 )
 from strawberry.fastapi import GraphQLRouter
-from strawberry.scalars import JSON
 from strawberry.types import ExecutionContext, Info
 
-from workloads.events.api import Event
 from workloads.events.model import EventType
 from workloads.serving import models
 from workloads.serving.auth import Principal, Scope
 from workloads.serving.dependencies import ServingContext, caller_with, get_context
 from workloads.serving.errors import ForbiddenError, GraphQLRequestTooLargeError
+from workloads.serving.graphql_types import (
+    DistinctUsers,
+    EventCounts,
+    Freshness,
+    Funnel,
+    TopEventTypes,
+    TopUsers,
+    UserEvents,
+    UserSessions,
+)
 from workloads.serving.prepared import PreparedQuery
 from workloads.serving.store import StoreUnavailableError
 
 M = TypeVar("M", bound=BaseModel)
 
 _EXPECTED = (ForbiddenError, models.InvalidRequestError, StoreUnavailableError, TimeoutError)
-
-strawberry.enum(EventType)
-strawberry.enum(models.Granularity)
-
-
-@from_model(model=models.CountPoint, all_fields=True)
-class CountPoint:
-    pass
-
-
-@from_model(model=models.EventCounts, all_fields=True)
-class EventCounts:
-    pass
-
-
-@from_model(model=models.TypeCount, all_fields=True)
-class TypeCount:
-    pass
-
-
-@from_model(model=models.TopEventTypes, all_fields=True)
-class TopEventTypes:
-    pass
-
-
-@from_model(model=models.DistinctUsers, all_fields=True)
-class DistinctUsers:
-    pass
-
-
-@from_model(model=models.UserCount, all_fields=True)
-class UserCount:
-    pass
-
-
-@from_model(model=models.TopUsers, all_fields=True)
-class TopUsers:
-    pass
-
-
-@from_model(model=Event, all_fields=True)
-class StoredEvent:
-    properties: JSON
-
-
-@from_model(model=models.UserEvents, all_fields=True)
-class UserEvents:
-    pass
-
-
-@from_model(model=models.Session, all_fields=True)
-class Session:
-    pass
-
-
-@from_model(model=models.UserSessions, all_fields=True)
-class UserSessions:
-    pass
-
-
-@from_model(model=models.FunnelStep, all_fields=True)
-class FunnelStep:
-    pass
-
-
-@from_model(model=models.Funnel, all_fields=True)
-class Funnel:
-    pass
-
-
-@from_model(model=models.Freshness, all_fields=True)
-class Freshness:
-    pass
 
 
 async def _run(info: Info, model: type[M], prepare: Callable[[ServingContext], PreparedQuery]) -> M:
