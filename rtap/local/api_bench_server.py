@@ -90,6 +90,7 @@ def bench_server(
     """The API alone on a free port, over `events` stored events (seeded once, reused)."""
     root = local.paths.root / "bench-api"
     root.mkdir(parents=True, exist_ok=True)
+    (root / "api-keys.json").unlink(missing_ok=True)  # the benchmark's own key only
     keys = KeyStore(root / "api-keys.json")
     _, key = keys.create("bench", [Scope.EVENTS_READ, Scope.USERS_READ])
     with _redis_server(root) as redis_url:
@@ -116,7 +117,8 @@ def bench_server(
             cwd=local.project_dir,
         )
         try:
-            assert process.stdout is not None  # noqa: S101 - PIPE was asked for
+            if process.stdout is None:
+                raise StartupError("the benchmark's API server has no output pipe")
             with Progress(console=console, transient=True) as progress:
                 ready = _read_reports(process.stdout, progress, config.log_file)
             base_url = f"http://127.0.0.1:{port}"
