@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import APIRouter, FastAPI
 from fastapi.middleware.cors import CORSMiddleware
@@ -59,4 +60,42 @@ def create_app(context: ServingContext, extra_routers: Sequence[APIRouter] = ())
             allow_headers=["Authorization", "X-API-Key", "Content-Type"],
         )
     app.add_middleware(RequestMiddleware, metrics=context.metrics)
+    _declare_security(app)
     return app
+
+
+_SECURITY_SCHEMES = {
+    "APIKeyHeader": {
+        "type": "apiKey",
+        "in": "header",
+        "name": "X-API-Key",
+        "description": "An API key: rtap_<id>_<secret>",
+    },
+    "HTTPBearer": {
+        "type": "http",
+        "scheme": "bearer",
+        "description": "A JWT (HS256) or an API key",
+    },
+}
+
+
+def _declare_security(app: FastAPI) -> None:
+    """Declare the credentials every /v1 route takes in the OpenAPI schema.
+
+    The routes read the headers in one dependency of their own (FastAPI's security
+    dependencies cost too much per request), so the schema is told here instead.
+    """
+    build = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            schema = build()
+            schema.setdefault("components", {})["securitySchemes"] = _SECURITY_SCHEMES
+            for path, operations in schema["paths"].items():
+                if path.startswith("/v1/"):
+                    for operation in operations.values():
+                        operation["security"] = [{"APIKeyHeader": []}, {"HTTPBearer": []}]
+            app.openapi_schema = schema
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]

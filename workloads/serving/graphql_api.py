@@ -25,7 +25,7 @@ from strawberry.types import ExecutionContext, Info
 from workloads.events.model import EventType
 from workloads.serving import models
 from workloads.serving.auth import Principal, Scope
-from workloads.serving.dependencies import ServingContext, caller_with, get_context
+from workloads.serving.dependencies import ServingContext, caller_with
 from workloads.serving.errors import ForbiddenError, GraphQLRequestTooLargeError
 from workloads.serving.graphql_types import (
     DistinctUsers,
@@ -245,9 +245,9 @@ def graphql_router(context: ServingContext) -> GraphQLRouter[Any, None]:
 
     async def context_getter(
         request: Request,
-        serving: ServingContext = Depends(get_context),  # noqa: B008 - FastAPI's idiom
-        principal: Principal = Depends(reader),  # noqa: B008
+        principal: Principal = Depends(reader),  # noqa: B008 - FastAPI's idiom
     ) -> dict[str, Any]:
+        serving: ServingContext = request.app.state.context
         if len(await request.body()) > settings.graphql_max_bytes:
             raise GraphQLRequestTooLargeError(
                 f"GraphQL request over {settings.graphql_max_bytes} bytes"

@@ -17,6 +17,7 @@ from workloads.serving.auth import (
     KeyStore,
     Scope,
 )
+from workloads.serving.dependencies import bearer_token
 
 SECRET = "a-test-signing-secret-of-32-bytes!"
 
@@ -93,3 +94,20 @@ def test_no_credentials_and_disabled_jwt_are_refused(keys: KeyStore) -> None:
         authenticator.authenticate(None, None)
     with pytest.raises(AuthenticationError, match="not enabled"):
         authenticator.authenticate(None, _token())
+
+
+@pytest.mark.parametrize(
+    ("header", "token"),
+    [
+        ("Bearer abc.def", "abc.def"),
+        ("bearer abc", "abc"),
+        ("Bearer ", None),
+        ("Basic dXNlcjpwYXNz", None),
+        ("", None),
+        (None, None),
+    ],
+)
+def test_bearer_token_is_read_only_from_a_bearer_header(
+    header: str | None, token: str | None
+) -> None:
+    assert bearer_token(header) == token
