@@ -10,6 +10,10 @@ from rtap.cli_common import FAILURES, JsonOut, Stack, console, fail, load_stack
 from rtap.local.api_bench import ApiBenchRequest, run_api_benchmark
 from rtap.local.bench import run_ingest_benchmark
 
+Record = Annotated[
+    bool, typer.Option(help="Append the figures to docs/benchmarks.md (plot in docs/img).")
+]
+
 bench_app = typer.Typer(
     help="Measure the platform; figures are printed, written as JSON and appended to "
     "docs/benchmarks.md. Benchmarks report, they never pass or fail on a timing.",
@@ -28,9 +32,7 @@ def bench_ingest(
     ] = 30.0,
     json_path: JsonOut = None,
     stack: Stack = "local",
-    record: Annotated[
-        bool, typer.Option(help="Append the figures to docs/benchmarks.md (plot in docs/img).")
-    ] = True,
+    record: Record = True,
 ) -> None:
     """Sustained end-to-end ingest: throughput and freshness p50/p95/p99.
 
@@ -77,9 +79,7 @@ def bench_api(
     ] = 10.0,
     json_path: JsonOut = None,
     stack: Stack = "local",
-    record: Annotated[
-        bool, typer.Option(help="Append the figures to docs/benchmarks.md (plot in docs/img).")
-    ] = True,
+    record: Record = True,
 ) -> None:
     """Requests/s and p50/p95/p99 latency of the dashboard's queries, cached and uncached.
 

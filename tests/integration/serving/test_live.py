@@ -99,3 +99,20 @@ def test_a_cached_answer_never_hides_a_committed_batch(
     hidden = [(c, a) for c, a in observations if a < c]
     assert not hidden, f"answers missed committed rows: {hidden[:5]}"
     assert meta["data_version"] is not None
+
+
+def test_the_fault_switch_cuts_the_live_query_path(
+    control: ControlClient, live: httpx.Client
+) -> None:
+    # A question nobody asked before: with the query path cut it has no cached answer.
+    params = {"start": "2026-01-01T00:00:00Z", "end": "2026-01-01T00:07:00Z", "limit": "3"}
+    control.set_faults(clickhouse_unavailable=True)
+    try:
+        cut = live.get("/v1/events/top-types", params=params)
+        ready = live.get("/readyz")
+    finally:
+        control.set_faults(clickhouse_unavailable=False)
+    assert cut.status_code == 503 and cut.headers["Retry-After"]
+    assert cut.json()["error"] == "unavailable"
+    assert ready.status_code == 503 and ready.json()["checks"]["clickhouse"] is False
+    assert live.get("/v1/events/top-types", params=params).status_code == 200
