@@ -22,6 +22,7 @@ from rtap.local.produce import produce_standalone
 from rtap.local.runner import write_summary
 from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
 from rtap.local.stack import COMPONENTS
+from rtap.render_cli import render_command
 
 app = typer.Typer(
     help=__doc__,
@@ -31,6 +32,7 @@ app = typer.Typer(
 )
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
+app.command(name="render")(render_command)
 
 
 @app.command()

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import os
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -34,6 +34,20 @@ NAMESPACE = "rtap"
 SETTINGS_FILE_VARIABLE = "RTAP_SETTINGS_FILE"
 ENV_PREFIX = "RTAP_"
 _ENV_OVERRIDE = re.compile(r"^RTAP_([A-Z0-9]+)__([A-Z0-9_]+)$")
+# Sections only `pulumi up` reads (infra/settings.py DeploymentSettings); the local
+# platform skips them when it loads a deployed stack's file (for load tests and drills).
+DEPLOYMENT_ONLY_SECTIONS = frozenset(
+    {
+        "network",
+        "cluster",
+        "images",
+        "kafkaCluster",
+        "clickhouseCluster",
+        "redis",
+        "spark",
+        "servingDeployment",
+    }
+)
 
 
 class SettingsError(ValueError):
@@ -149,7 +163,7 @@ def _stack_values(path: Path) -> dict[str, Any]:
     values: dict[str, Any] = {}
     for key, value in config.items():
         namespace, _, section = str(key).partition(":")
-        if namespace == NAMESPACE:
+        if namespace == NAMESPACE and section not in DEPLOYMENT_ONLY_SECTIONS:
             values[section] = value
     return values
 
@@ -173,14 +187,21 @@ def _apply_env_overrides(values: dict[str, Any], environ: Mapping[str, str]) -> 
 
 
 def _describe(exc: ValidationError, path: Path, overridden: dict[str, str]) -> str:
+    def where(dotted: str) -> str:
+        source = overridden.get(".".join(dotted.split(".")[:2]))
+        return f"set by environment variable {source}" if source else f"in {path}"
+
+    return "invalid stack settings:\n  " + "\n  ".join(describe_errors(exc, where))
+
+
+def describe_errors(exc: ValidationError, where: Callable[[str], str]) -> list[str]:
+    """One line per error: the `rtap:<section>.<key>` it is about, what is wrong, and where
+    the value came from (`where` gets the dotted key)."""
     lines = []
     for error in exc.errors():
-        location = [str(part) for part in error["loc"]]
-        dotted = ".".join(location)
-        source = overridden.get(".".join(location[:2]))
-        where = f"set by environment variable {source}" if source else f"in {path}"
+        dotted = ".".join(str(part) for part in error["loc"])
         key = f"{NAMESPACE}:{dotted}" if dotted else NAMESPACE
         received = error.get("input")
         got = "" if isinstance(received, dict) else f" (got {received!r})"
-        lines.append(f"{key}: {error['msg']}{got}, {where}")
-    return "invalid stack settings:\n  " + "\n  ".join(lines)
+        lines.append(f"{key}: {error['msg']}{got}, {where(dotted)}")
+    return lines

@@ -1,0 +1,63 @@
+"""The rtap platform on Kubernetes: wiring only. Settings come from infra/config.py and
+are complete and valid before the first resource is declared."""
+
+from __future__ import annotations
+
+import pulumi
+import pulumi_aws as aws
+
+from infra.components.clickhouse import ClickHouse, ClickHouseArgs
+from infra.components.eks import EksArgs, EksCluster
+from infra.components.existing import ExistingCluster, ExistingClusterArgs
+from infra.components.kafka import Kafka, KafkaArgs
+from infra.components.kafka_access import KafkaAccess, KafkaAccessArgs
+from infra.components.namespace import NamespaceArgs, PlatformNamespace
+from infra.components.network import Network, NetworkArgs
+from infra.components.redis import Redis, RedisArgs
+from infra.components.serving import Serving, ServingArgs
+from infra.components.spark import Spark, SparkArgs
+from infra.config import load_settings
+
+settings = load_settings()
+cluster_name = f"rtap-{pulumi.get_stack()}"
+
+cluster: EksCluster | ExistingCluster
+if settings.cluster.mode == "eks":
+    on_aws = pulumi.ResourceOptions(providers=[aws.Provider("aws", region=settings.network.region)])
+    network = Network("network", NetworkArgs(settings, cluster_name), on_aws)
+    cluster = EksCluster("cluster", EksArgs(settings, cluster_name, network), on_aws)
+else:
+    cluster = ExistingCluster("cluster", ExistingClusterArgs(settings))
+
+namespace = PlatformNamespace(
+    "namespace", NamespaceArgs(settings), pulumi.ResourceOptions(providers=[cluster.provider])
+)
+in_namespace = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[namespace])
+
+kafka = Kafka("kafka", KafkaArgs(settings), in_namespace)
+access = KafkaAccess("kafka-access", KafkaAccessArgs(settings, kafka=kafka), in_namespace)
+clickhouse = ClickHouse("clickhouse", ClickHouseArgs(settings), in_namespace)
+redis = Redis("redis", RedisArgs(settings), in_namespace)
+spark = Spark(
+    "spark",
+    SparkArgs(
+        settings,
+        checkpoint_uri=cluster.checkpoint_uri,
+        role_arn=cluster.spark_role_arn,
+        depends_on=[access, clickhouse, redis],
+    ),
+    in_namespace,
+)
+serving = Serving(
+    "serving",
+    ServingArgs(settings, redis_sentinels=redis.sentinels, depends_on=[clickhouse, redis]),
+    in_namespace,
+)
+
+pulumi.export("environment", settings.environment)
+pulumi.export("namespace", settings.cluster.namespace)
+pulumi.export("zones", settings.cluster.zones)
+pulumi.export("kafkaBootstrap", kafka.bootstrap)
+pulumi.export("apiHost", settings.serving_deployment.host)
+pulumi.export("apiKey", serving.api_key)
+pulumi.export("checkpointUri", cluster.checkpoint_uri)

@@ -1,0 +1,260 @@
+"""ClickHouse on the Altinity operator: Keeper quorum, replicated servers, users, schema.
+
+Each replica of every shard runs from a pod template pinned to one zone, so the replicas
+of a shard never share a zone. Keeper members spread one per zone. Passwords are
+generated into a Secret and the operator reads them from there (k8s_secret_password).
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import k8s as kube
+
+KEEPER = "rtap-keeper"
+INSTALLATION = "rtap"
+CREDENTIALS = "clickhouse-credentials"
+USERS = ("migrator", "writer", "reader")
+OPERATOR_NAMESPACE = "clickhouse-operator"
+HTTP_PORT = 8123
+
+
+@dataclass(frozen=True)
+class ClickHouseArgs(kube.PlatformArgs):
+    pass
+
+
+def service_host(namespace: str) -> str:
+    """The installation's cluster-wide Service (the operator names it clickhouse-<chi>)."""
+    return f"clickhouse-{INSTALLATION}.{namespace}.svc"
+
+
+class ClickHouse(pulumi.ComponentResource):
+    def __init__(self, name: str, args: ClickHouseArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rtap:clickhouse:ClickHouse", name, None, opts)
+        self._args = args
+        s = args.settings.clickhouse_cluster
+        self.operator = k8s.helm.v3.Release(
+            "clickhouse-operator",
+            name="clickhouse-operator",
+            chart="altinity-clickhouse-operator",
+            version=s.operator_chart_version,
+            repository_opts={"repo": "https://docs.altinity.com/clickhouse-operator/"},
+            namespace=OPERATOR_NAMESPACE,
+            create_namespace=True,
+            values={
+                "operator": {"resources": kube.size("100m", "256Mi", "500m", "256Mi")},
+                "metrics": {"resources": kube.size("50m", "128Mi", "250m", "128Mi")},
+                "configs": {"files": {"config.yaml": {"watch": {"namespaces": [args.namespace]}}}},
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.credentials, _ = kube.generated_secret(
+            CREDENTIALS, args.namespace, "clickhouse", USERS, self
+        )
+        after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator])
+        self.keeper = k8s.apiextensions.CustomResource(
+            "clickhouse-keeper",
+            api_version="clickhouse-keeper.altinity.com/v1",
+            kind="ClickHouseKeeperInstallation",
+            metadata=kube.metadata(
+                KEEPER, args.namespace, "clickhouse-keeper", kube.image_tag(s.keeper_image)
+            ),
+            spec=self._keeper_spec(),
+            opts=after_operator,
+        )
+        self.installation = k8s.apiextensions.CustomResource(
+            "clickhouse-installation",
+            api_version="clickhouse.altinity.com/v1",
+            kind="ClickHouseInstallation",
+            metadata=kube.metadata(
+                INSTALLATION, args.namespace, "clickhouse", kube.image_tag(s.server_image)
+            ),
+            spec=self._installation_spec(),
+            opts=pulumi.ResourceOptions(
+                parent=self, depends_on=[self.operator, self.keeper, self.credentials]
+            ),
+        )
+        self.migrations = self._migrations_job()
+        self.register_outputs(
+            {
+                "host": service_host(args.namespace),
+                "shards": s.shards,
+                "replicas": s.replicas,
+                "keeperReplicas": s.keeper_replicas,
+            }
+        )
+
+    def _keeper_spec(self) -> kube.Json:
+        s = self._args.settings
+        keeper_pods = {"clickhouse-keeper.altinity.com/chk": KEEPER}
+        return {
+            "configuration": {
+                "clusters": [
+                    {
+                        "name": "keeper",
+                        "layout": {"replicasCount": s.clickhouse_cluster.keeper_replicas},
+                        "pdbMaxUnavailable": 1,
+                    }
+                ]
+            },
+            "defaults": {
+                "templates": {"podTemplate": "keeper", "dataVolumeClaimTemplate": "keeper-data"}
+            },
+            "templates": {
+                "podTemplates": [
+                    {
+                        "name": "keeper",
+                        "metadata": {"labels": kube.labels(KEEPER, "clickhouse-keeper")},
+                        "spec": {
+                            "containers": [
+                                {
+                                    "name": "clickhouse-keeper",
+                                    "image": s.clickhouse_cluster.keeper_image,
+                                    "resources": kube.container_resources(
+                                        s.clickhouse_cluster.keeper
+                                    ),
+                                }
+                            ],
+                            "topologySpreadConstraints": kube.zone_spread(keeper_pods),
+                            "tolerations": kube.role_tolerations("clickhouse"),
+                            "nodeSelector": kube.role_node_selector(s, "clickhouse"),
+                        },
+                    }
+                ],
+                "volumeClaimTemplates": [
+                    _claim(
+                        "keeper-data",
+                        s.cluster.storage_class,
+                        s.clickhouse_cluster.keeper_storage_gib,
+                    )
+                ],
+            },
+        }
+
+    def _installation_spec(self) -> kube.Json:
+        s = self._args.settings
+        ch = s.clickhouse_cluster
+        zones = s.cluster.zones[: ch.replicas]
+        return {
+            "configuration": {
+                "zookeeper": {
+                    "nodes": [{"host": f"keeper-{KEEPER}.{self._args.namespace}.svc", "port": 2181}]
+                },
+                "users": _users(s.clickhouse.database),
+                "profiles": {"reader/readonly": 2, "writer/readonly": 0, "migrator/readonly": 0},
+                "clusters": [
+                    {
+                        "name": ch.cluster_name,
+                        "layout": {
+                            "shardsCount": ch.shards,
+                            "replicasCount": ch.replicas,
+                            "replicas": [
+                                {"templates": {"podTemplate": f"server-{kube.zone_slug(z)}"}}
+                                for z in zones
+                            ],
+                        },
+                        "pdbMaxUnavailable": 1,
+                    }
+                ],
+            },
+            "defaults": {"templates": {"dataVolumeClaimTemplate": "data"}},
+            "templates": {
+                "podTemplates": [self._server_pod(zone) for zone in zones],
+                "volumeClaimTemplates": [_claim("data", s.cluster.storage_class, ch.storage_gib)],
+            },
+        }
+
+    def _server_pod(self, zone: str) -> kube.Json:
+        s = self._args.settings
+        return {
+            "name": f"server-{kube.zone_slug(zone)}",
+            "zone": {"key": kube.ZONE_LABEL, "values": [zone]},
+            "metadata": {"labels": kube.labels(INSTALLATION, "clickhouse")},
+            "spec": {
+                "containers": [
+                    {
+                        "name": "clickhouse",
+                        "image": s.clickhouse_cluster.server_image,
+                        "resources": kube.container_resources(s.clickhouse_cluster.server),
+                    }
+                ],
+                "tolerations": kube.role_tolerations("clickhouse"),
+                "nodeSelector": kube.role_node_selector(s, "clickhouse"),
+            },
+        }
+
+    def _migrations_job(self) -> k8s.batch.v1.Job:
+        """Runs `python -m workloads.storage` from the serving image, which ships the
+        migrations; Replicated engines and ON CLUSTER come from the `cluster` setting."""
+        s = self._args.settings
+        ns = self._args.namespace
+        name = "clickhouse-migrations"
+        dsn = f"http://migrator@{service_host(ns)}:{HTTP_PORT}"
+        clickhouse = s.clickhouse.model_copy(
+            update={"dsn": dsn, "cluster": s.clickhouse_cluster.cluster_name}
+        )
+        return k8s.batch.v1.Job(
+            name,
+            metadata=kube.metadata(name, ns, "clickhouse-migrations"),
+            spec={
+                "backoffLimit": 6,
+                "ttlSecondsAfterFinished": 86_400,
+                "template": {
+                    "metadata": {"labels": kube.labels(name, "clickhouse-migrations")},
+                    "spec": {
+                        "restartPolicy": "OnFailure",
+                        "containers": [
+                            {
+                                "name": "migrate",
+                                "image": s.images.serving,
+                                "command": ["python", "-m", "workloads.storage"],
+                                "env": [
+                                    {
+                                        "name": "RTAP_CLICKHOUSE_SETTINGS",
+                                        "value": json.dumps(clickhouse.model_dump(by_alias=True)),
+                                    },
+                                    kube.secret_env("CLICKHOUSE_PASSWORD", CREDENTIALS, "migrator"),
+                                ],
+                                "resources": kube.size("100m", "256Mi", "500m", "256Mi"),
+                            }
+                        ],
+                    },
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.installation]),
+        )
+
+
+def _users(database: str) -> kube.Json:
+    """Least privilege: the migrator owns the schema, the writer inserts, the reader reads."""
+    grants = {
+        "migrator": [
+            f"GRANT CREATE, ALTER, DROP, INSERT, SELECT ON {database}.*",
+            "GRANT CLUSTER ON *.*",
+        ],
+        "writer": [f"GRANT INSERT, SELECT ON {database}.*"],
+        "reader": [f"GRANT SELECT ON {database}.*"],
+    }
+    users: kube.Json = {}
+    for user in USERS:
+        users[f"{user}/k8s_secret_password"] = f"{CREDENTIALS}/{user}"
+        users[f"{user}/networks/ip"] = ["::/0"]
+        users[f"{user}/profile"] = user
+        users[f"{user}/grants/query"] = grants[user]
+    return users
+
+
+def _claim(name: str, storage_class: str, gib: int) -> kube.Json:
+    return {
+        "name": name,
+        "spec": {
+            "accessModes": ["ReadWriteOnce"],
+            "storageClassName": storage_class,
+            "resources": {"requests": {"storage": f"{gib}Gi"}},
+        },
+    }

@@ -1,0 +1,308 @@
+"""EKS: control plane, managed node groups per zone and role, add-ons, OIDC and IRSA.
+
+Node groups are one per (role, zone): the cluster autoscaler then scales a zone on its
+own, and a zone's loss takes one group of each role. kafka, clickhouse and spark nodes
+are tainted for their role; general nodes take everything else.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_aws as aws
+import pulumi_kubernetes as k8s
+
+from infra.components import k8s as kube
+from infra.components.network import Network
+from infra.components.spark import SERVICE_ACCOUNT as SPARK_SERVICE_ACCOUNT
+from infra.settings import DeploymentSettings
+
+ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver")
+_NODE_POLICIES = (
+    "arn:aws:iam::aws:policy/AmazonEKSWorkerNodePolicy",
+    "arn:aws:iam::aws:policy/AmazonEKS_CNI_Policy",
+    "arn:aws:iam::aws:policy/AmazonEC2ContainerRegistryReadOnly",
+)
+
+
+@dataclass(frozen=True)
+class EksArgs:
+    settings: DeploymentSettings
+    cluster_name: str
+    network: Network
+
+
+def _assume(service: str) -> str:
+    return json.dumps(
+        {
+            "Version": "2012-10-17",
+            "Statement": [
+                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
+            ],
+        }
+    )
+
+
+class EksCluster(pulumi.ComponentResource):
+    def __init__(self, name: str, args: EksArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rtap:cluster:EksCluster", name, None, opts)
+        self._args = args
+        child = pulumi.ResourceOptions(parent=self)
+        s = args.settings
+        control_role = aws.iam.Role(
+            "control-plane", assume_role_policy=_assume("eks.amazonaws.com"), opts=child
+        )
+        aws.iam.RolePolicyAttachment(
+            "control-plane",
+            role=control_role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=child,
+        )
+        subnets = [sn.id for sn in args.network.private_subnets + args.network.public_subnets]
+        self.cluster = aws.eks.Cluster(
+            "eks",
+            name=args.cluster_name,
+            version=s.cluster.kubernetes_version,
+            role_arn=control_role.arn,
+            vpc_config={
+                "subnet_ids": subnets,
+                "endpoint_private_access": True,
+                "endpoint_public_access": True,
+            },
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": True,
+            },
+            enabled_cluster_log_types=["api", "audit", "authenticator"],
+            opts=child,
+        )
+        self.oidc = aws.iam.OpenIdConnectProvider(
+            "oidc",
+            url=self.cluster.identities[0].oidcs[0].issuer,
+            client_id_lists=["sts.amazonaws.com"],
+            opts=child,
+        )
+        self.node_groups = self._node_groups(child)
+        self._addons(child)
+        self.provider = k8s.Provider("eks", kubeconfig=self._kubeconfig(), opts=child)
+        self.checkpoint_uri, self.spark_role_arn = self._checkpoints(child)
+        k8s.storage.v1.StorageClass(
+            s.cluster.storage_class,
+            metadata={
+                "name": s.cluster.storage_class,
+                "labels": kube.labels("storage", "storage"),
+                "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
+            },
+            provisioner="ebs.csi.aws.com",
+            parameters={"type": "gp3", "encrypted": "true", "fsType": "ext4"},
+            volume_binding_mode="WaitForFirstConsumer",
+            allow_volume_expansion=True,
+            reclaim_policy="Retain",
+            opts=pulumi.ResourceOptions(parent=self, provider=self.provider),
+        )
+        self.register_outputs(
+            {
+                "clusterName": self.cluster.name,
+                "endpoint": self.cluster.endpoint,
+                "checkpointUri": self.checkpoint_uri,
+            }
+        )
+
+    def _node_groups(self, child: pulumi.ResourceOptions) -> list[aws.eks.NodeGroup]:
+        s = self._args.settings
+        node_role = aws.iam.Role(
+            "nodes", assume_role_policy=_assume("ec2.amazonaws.com"), opts=child
+        )
+        for index, policy in enumerate(_NODE_POLICIES):
+            aws.iam.RolePolicyAttachment(
+                f"nodes-{index}", role=node_role.name, policy_arn=policy, opts=child
+            )
+        groups = []
+        for role, group in s.cluster.node_groups.model_dump().items():
+            taints = (
+                []
+                if role == "general"
+                else [{"key": kube.ROLE_LABEL, "value": role, "effect": "NO_SCHEDULE"}]
+            )
+            for zone, subnet in zip(
+                s.cluster.zones, self._args.network.private_subnets, strict=True
+            ):
+                groups.append(
+                    aws.eks.NodeGroup(
+                        f"{role}-{zone}",
+                        cluster_name=self.cluster.name,
+                        node_role_arn=node_role.arn,
+                        subnet_ids=[subnet.id],
+                        instance_types=[group["instance_type"]],
+                        disk_size=group["disk_gib"],
+                        scaling_config={
+                            "min_size": group["min_per_zone"],
+                            "desired_size": group["desired_per_zone"],
+                            "max_size": group["max_per_zone"],
+                        },
+                        labels={kube.ROLE_LABEL: role},
+                        taints=taints,
+                        update_config={"max_unavailable": 1},
+                        tags={f"k8s.io/cluster-autoscaler/{self._args.cluster_name}": "owned"},
+                        opts=child,
+                    )
+                )
+        return groups
+
+    def _addons(self, child: pulumi.ResourceOptions) -> None:
+        csi_role = self.irsa_role(
+            "ebs-csi",
+            "kube-system",
+            "ebs-csi-controller-sa",
+            managed_policy="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
+        )
+        for addon in ADDONS:
+            aws.eks.Addon(
+                addon,
+                cluster_name=self.cluster.name,
+                addon_name=addon,
+                resolve_conflicts_on_update="OVERWRITE",
+                service_account_role_arn=csi_role.arn if addon == "aws-ebs-csi-driver" else None,
+                opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
+            )
+
+    def irsa_role(
+        self,
+        name: str,
+        namespace: str,
+        service_account: str,
+        *,
+        managed_policy: str | None = None,
+        inline_policy: pulumi.Input[str] | None = None,
+    ) -> aws.iam.Role:
+        """A role only `namespace/service_account` can assume, through the cluster's OIDC."""
+        subject = f"system:serviceaccount:{namespace}:{service_account}"
+        issuer = (
+            self.cluster.identities[0]
+            .oidcs[0]
+            .issuer.apply(lambda url: url.removeprefix("https://"))
+        )
+        trust = pulumi.Output.all(self.oidc.arn, issuer).apply(
+            lambda v: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Principal": {"Federated": v[0]},
+                            "Action": "sts:AssumeRoleWithWebIdentity",
+                            "Condition": {
+                                "StringEquals": {
+                                    f"{v[1]}:sub": subject,
+                                    f"{v[1]}:aud": "sts.amazonaws.com",
+                                }
+                            },
+                        }
+                    ],
+                }
+            )
+        )
+        role = aws.iam.Role(
+            f"irsa-{name}", assume_role_policy=trust, opts=pulumi.ResourceOptions(parent=self)
+        )
+        if managed_policy:
+            aws.iam.RolePolicyAttachment(
+                f"irsa-{name}",
+                role=role.name,
+                policy_arn=managed_policy,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        if inline_policy is not None:
+            aws.iam.RolePolicy(
+                f"irsa-{name}",
+                role=role.id,
+                policy=inline_policy,
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+        return role
+
+    def _checkpoints(
+        self, child: pulumi.ResourceOptions
+    ) -> tuple[pulumi.Output[str], pulumi.Output[str]]:
+        """An encrypted, private bucket for Spark checkpoints, and the job's role on it."""
+        bucket = aws.s3.Bucket("checkpoints", force_destroy=False, opts=child)
+        aws.s3.BucketPublicAccessBlock(
+            "checkpoints",
+            bucket=bucket.id,
+            block_public_acls=True,
+            block_public_policy=True,
+            ignore_public_acls=True,
+            restrict_public_buckets=True,
+            opts=child,
+        )
+        aws.s3.BucketServerSideEncryptionConfiguration(
+            "checkpoints",
+            bucket=bucket.id,
+            rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
+            opts=child,
+        )
+        policy = bucket.arn.apply(
+            lambda arn: json.dumps(
+                {
+                    "Version": "2012-10-17",
+                    "Statement": [
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
+                            "Resource": arn,
+                        },
+                        {
+                            "Effect": "Allow",
+                            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
+                            "Resource": f"{arn}/*",
+                        },
+                    ],
+                }
+            )
+        )
+        namespace = self._args.settings.cluster.namespace
+        role = self.irsa_role("spark", namespace, SPARK_SERVICE_ACCOUNT, inline_policy=policy)
+        return pulumi.Output.concat("s3a://", bucket.bucket), role.arn
+
+    def _kubeconfig(self) -> pulumi.Output[str]:
+        """Authenticates through `aws eks get-token`: no long-lived credential in state."""
+        region = self._args.settings.network.region
+        return pulumi.Output.all(
+            self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
+        ).apply(
+            lambda v: json.dumps(
+                {
+                    "apiVersion": "v1",
+                    "kind": "Config",
+                    "clusters": [
+                        {
+                            "name": v[0],
+                            "cluster": {"server": v[1], "certificate-authority-data": v[2]},
+                        }
+                    ],
+                    "contexts": [{"name": v[0], "context": {"cluster": v[0], "user": v[0]}}],
+                    "current-context": v[0],
+                    "users": [
+                        {
+                            "name": v[0],
+                            "user": {
+                                "exec": {
+                                    "apiVersion": "client.authentication.k8s.io/v1beta1",
+                                    "command": "aws",
+                                    "args": [
+                                        "eks",
+                                        "get-token",
+                                        "--cluster-name",
+                                        v[0],
+                                        "--region",
+                                        region,
+                                    ],
+                                }
+                            },
+                        }
+                    ],
+                }
+            )
+        )

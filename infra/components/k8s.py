@@ -1,0 +1,167 @@
+"""Pieces every Kubernetes component shares: labels, sizing, placement, budgets, secrets."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+import pulumi
+import pulumi_kubernetes as k8s
+import pulumi_random as random
+
+from infra.settings import DeploymentSettings, Resources
+
+ZONE_LABEL = "topology.kubernetes.io/zone"
+HOSTNAME_LABEL = "kubernetes.io/hostname"
+# Nodes of a role carry this label and, except `general`, a NoSchedule taint of the same.
+ROLE_LABEL = "rtap.dev/role"
+PART_OF = "rtap"
+Json = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class PlatformArgs:
+    """What every workload component needs; the cluster comes as the parent's provider."""
+
+    settings: DeploymentSettings
+
+    @property
+    def namespace(self) -> str:
+        return self.settings.cluster.namespace
+
+    @property
+    def zones(self) -> list[str]:
+        return self.settings.cluster.zones
+
+
+def labels(name: str, component: str, version: str | None = None) -> dict[str, str]:
+    """The recommended app.kubernetes.io labels; `name` doubles as the instance."""
+    result = {
+        "app.kubernetes.io/name": name,
+        "app.kubernetes.io/instance": name,
+        "app.kubernetes.io/component": component,
+        "app.kubernetes.io/part-of": PART_OF,
+        "app.kubernetes.io/managed-by": "pulumi",
+    }
+    if version:
+        result["app.kubernetes.io/version"] = version
+    return result
+
+
+def selector(name: str) -> dict[str, str]:
+    """The stable subset of `labels` that pods are selected by."""
+    return {"app.kubernetes.io/name": name, "app.kubernetes.io/instance": name}
+
+
+def metadata(name: str, namespace: str, component: str, version: str | None = None) -> Json:
+    return {"name": name, "namespace": namespace, "labels": labels(name, component, version)}
+
+
+def container_resources(size: Resources) -> Json:
+    return {
+        "requests": {"cpu": size.requests.cpu, "memory": size.requests.memory},
+        "limits": {"cpu": size.limits.cpu, "memory": size.limits.memory},
+    }
+
+
+def zone_spread(match_labels: Mapping[str, str]) -> list[Json]:
+    """Evenly over zones (hard), then over nodes (soft): losing a zone loses 1/zones."""
+    return [
+        {
+            "maxSkew": 1,
+            "topologyKey": ZONE_LABEL,
+            "whenUnsatisfiable": "DoNotSchedule",
+            "labelSelector": {"matchLabels": dict(match_labels)},
+        },
+        {
+            "maxSkew": 1,
+            "topologyKey": HOSTNAME_LABEL,
+            "whenUnsatisfiable": "ScheduleAnyway",
+            "labelSelector": {"matchLabels": dict(match_labels)},
+        },
+    ]
+
+
+def zone_affinity(zone: str) -> Json:
+    return {
+        "nodeAffinity": {
+            "requiredDuringSchedulingIgnoredDuringExecution": {
+                "nodeSelectorTerms": [
+                    {"matchExpressions": [{"key": ZONE_LABEL, "operator": "In", "values": [zone]}]}
+                ]
+            }
+        }
+    }
+
+
+def role_tolerations(role: str) -> list[Json]:
+    return [{"key": ROLE_LABEL, "operator": "Equal", "value": role, "effect": "NoSchedule"}]
+
+
+def role_node_selector(settings: DeploymentSettings, role: str) -> dict[str, str]:
+    """Pin to the role's node group on EKS; an existing cluster may not label its nodes."""
+    return {ROLE_LABEL: role} if settings.cluster.mode == "eks" else {}
+
+
+def zone_slug(zone: str) -> str:
+    """A zone name as it may appear in resource names (already DNS-safe on AWS)."""
+    return zone.lower().replace("_", "-")
+
+
+def disruption_budget(
+    name: str, namespace: str, component: str, parent: pulumi.Resource, max_unavailable: int = 1
+) -> k8s.policy.v1.PodDisruptionBudget:
+    """Voluntary evictions (node drains, upgrades) take at most one pod at a time."""
+    return k8s.policy.v1.PodDisruptionBudget(
+        f"{name}-pdb",
+        metadata=metadata(f"{name}-pdb", namespace, component),
+        spec={"maxUnavailable": max_unavailable, "selector": {"matchLabels": selector(name)}},
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+
+
+def generated_secret(
+    name: str, namespace: str, component: str, keys: Sequence[str], parent: pulumi.Resource
+) -> tuple[k8s.core.v1.Secret, dict[str, pulumi.Output[str]]]:
+    """A Secret of random passwords. They live only in Pulumi's state (encrypted, as
+    secret outputs) and in the cluster; `pulumi up --replace` on one rotates it."""
+    values: dict[str, pulumi.Output[str]] = {}
+    for key in keys:
+        password = random.RandomPassword(
+            f"{name}-{key}",
+            length=40,
+            special=False,
+            opts=pulumi.ResourceOptions(parent=parent),
+        )
+        values[key] = pulumi.Output.secret(password.result)
+    secret = k8s.core.v1.Secret(
+        name,
+        metadata=metadata(name, namespace, component),
+        type="Opaque",
+        string_data=values,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )
+    return secret, values
+
+
+def secret_env(variable: str, secret_name: str, key: str) -> Json:
+    return {
+        "name": variable,
+        "valueFrom": {"secretKeyRef": {"name": secret_name, "key": key}},
+    }
+
+
+def size(cpu: str, memory: str, cpu_limit: str, memory_limit: str) -> Json:
+    """Requests and limits of a helper container whose size no stack needs to tune."""
+    return {
+        "requests": {"cpu": cpu, "memory": memory},
+        "limits": {"cpu": cpu_limit, "memory": memory_limit},
+    }
+
+
+def image_tag(image: str) -> str:
+    """The version part of a pinned image reference (the tag, or the digest's hex)."""
+    if "@" in image:
+        return image.rsplit(":", 1)[-1][:12]
+    return image.rsplit(":", 1)[-1]

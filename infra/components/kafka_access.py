@@ -1,0 +1,229 @@
+"""Who may talk to Kafka, and the services around it: users with least-privilege ACLs,
+Kafka Connect, and the schema registry.
+
+Every client authenticates with SCRAM-SHA-512 on the TLS listener. Strimzi generates each
+user's password into a Secret named after the user (keys `password` and
+`sasl.jaas.config`); workloads read it from there, so no password passes through Pulumi.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import k8s as kube
+from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER, CLUSTER_CA_SECRET
+
+_STRIMZI = "kafka.strimzi.io/v1"
+STREAMING_GROUP_PREFIX = "rtap-streaming"
+CONNECT_GROUP = "rtap-connect"
+REGISTRY_TOPIC = "kafkasql-journal"
+REGISTRY = "schema-registry"
+
+
+@dataclass(frozen=True)
+class KafkaAccessArgs(kube.PlatformArgs):
+    kafka: pulumi.Resource
+
+
+def _acl(kind: str, name: str, operations: list[str], pattern: str = "literal") -> kube.Json:
+    return {
+        "resource": {"type": kind, "name": name, "patternType": pattern},
+        "operations": operations,
+    }
+
+
+class KafkaAccess(pulumi.ComponentResource):
+    def __init__(
+        self, name: str, args: KafkaAccessArgs, opts: pulumi.ResourceOptions | None = None
+    ):
+        super().__init__("rtap:kafka:KafkaAccess", name, None, opts)
+        self._args = args
+        after_kafka = pulumi.ResourceOptions(parent=self, depends_on=[args.kafka])
+        self.users = {
+            user: self._user(user, acls, after_kafka) for user, acls in self._acls().items()
+        }
+        self.connect = self._connect(
+            pulumi.ResourceOptions(parent=self, depends_on=[self.users["connect"]])
+        )
+        self.registry = self._schema_registry(
+            pulumi.ResourceOptions(parent=self, depends_on=[self.users[REGISTRY]])
+        )
+        self.register_outputs(
+            {
+                "users": list(self.users),
+                "schemaRegistryUrl": f"http://{REGISTRY}.{args.namespace}.svc:8080/apis/ccompat/v7",
+            }
+        )
+
+    def _acls(self) -> dict[str, list[kube.Json]]:
+        k = self._args.settings.kafka
+        return {
+            "producer": [
+                _acl("topic", k.events_topic, ["Write", "Describe"]),
+                _acl("cluster", "kafka-cluster", ["IdempotentWrite"]),
+            ],
+            "streaming": [
+                _acl("topic", k.events_topic, ["Read", "Describe"]),
+                _acl("group", STREAMING_GROUP_PREFIX, ["Read"], "prefix"),
+                _acl("topic", k.dead_letter_topic, ["Write", "Describe"]),
+                _acl("topic", k.dead_letter_progress_topic, ["Read", "Write", "Describe"]),
+                _acl("cluster", "kafka-cluster", ["IdempotentWrite"]),
+            ],
+            "connect": [
+                _acl(
+                    "topic",
+                    f"{CONNECT_GROUP}-",
+                    ["Read", "Write", "Create", "Describe", "DescribeConfigs"],
+                    "prefix",
+                ),
+                _acl("group", CONNECT_GROUP, ["Read"]),
+                _acl("topic", k.events_topic, ["Read", "Describe"]),
+            ],
+            REGISTRY: [
+                _acl(
+                    "topic",
+                    REGISTRY_TOPIC,
+                    ["Read", "Write", "Create", "Describe", "DescribeConfigs"],
+                ),
+                _acl("group", REGISTRY, ["Read"], "prefix"),
+            ],
+        }
+
+    def _user(
+        self, user: str, acls: list[kube.Json], opts: pulumi.ResourceOptions
+    ) -> k8s.apiextensions.CustomResource:
+        meta = kube.metadata(user, self._args.namespace, "kafka-user")
+        meta["labels"]["strimzi.io/cluster"] = CLUSTER
+        return k8s.apiextensions.CustomResource(
+            f"kafka-user-{user}",
+            api_version=_STRIMZI,
+            kind="KafkaUser",
+            metadata=meta,
+            spec={
+                "authentication": {"type": "scram-sha-512"},
+                "authorization": {"type": "simple", "acls": acls},
+            },
+            opts=opts,
+        )
+
+    def _connect(self, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
+        s = self._args.settings
+        rf = s.kafka.replication_factor
+        name = "rtap-connect"
+        meta = kube.metadata(
+            name, self._args.namespace, "kafka-connect", s.kafka_cluster.kafka_version
+        )
+        meta["annotations"] = {"strimzi.io/use-connector-resources": "true"}
+        return k8s.apiextensions.CustomResource(
+            "kafka-connect",
+            api_version=_STRIMZI,
+            kind="KafkaConnect",
+            metadata=meta,
+            spec={
+                "version": s.kafka_cluster.kafka_version,
+                "replicas": s.kafka_cluster.connect_replicas,
+                "bootstrapServers": BOOTSTRAP_TLS,
+                "groupId": CONNECT_GROUP,
+                "configStorageTopic": f"{CONNECT_GROUP}-configs",
+                "offsetStorageTopic": f"{CONNECT_GROUP}-offsets",
+                "statusStorageTopic": f"{CONNECT_GROUP}-status",
+                "config": {
+                    "config.storage.replication.factor": rf,
+                    "offset.storage.replication.factor": rf,
+                    "status.storage.replication.factor": rf,
+                },
+                "tls": {
+                    "trustedCertificates": [{"secretName": CLUSTER_CA_SECRET, "pattern": "*.crt"}]
+                },
+                "authentication": {
+                    "type": "scram-sha-512",
+                    "username": "connect",
+                    "passwordSecret": {"secretName": "connect", "password": "password"},
+                },
+                "rack": {"topologyKey": kube.ZONE_LABEL},
+                "resources": kube.container_resources(s.kafka_cluster.connect),
+                "template": {
+                    "pod": {
+                        "topologySpreadConstraints": kube.zone_spread(
+                            {"strimzi.io/cluster": name, "strimzi.io/kind": "KafkaConnect"}
+                        )
+                    },
+                    "podDisruptionBudget": {"maxUnavailable": 1},
+                },
+            },
+            opts=opts,
+        )
+
+    def _schema_registry(self, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
+        s = self._args.settings
+        ns = self._args.namespace
+        version = kube.image_tag(s.kafka_cluster.schema_registry_image)
+        env = [
+            {"name": "APICURIO_STORAGE_KIND", "value": "kafkasql"},
+            {"name": "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS", "value": BOOTSTRAP_TLS},
+            {"name": "APICURIO_KAFKASQL_TOPIC", "value": REGISTRY_TOPIC},
+            {"name": "APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+            {"name": "APICURIO_KAFKA_COMMON_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
+            kube.secret_env("APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG", REGISTRY, "sasl.jaas.config"),
+            {"name": "APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_TYPE", "value": "PEM"},
+            {
+                "name": "APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_LOCATION",
+                "value": "/etc/kafka-ca/ca.crt",
+            },
+        ]
+        probe = {"httpGet": {"path": "/health/ready", "port": 8080}, "periodSeconds": 10}
+        deployment = k8s.apps.v1.Deployment(
+            REGISTRY,
+            metadata=kube.metadata(REGISTRY, ns, "schema-registry", version),
+            spec={
+                "replicas": s.kafka_cluster.schema_registry_replicas,
+                "selector": {"matchLabels": kube.selector(REGISTRY)},
+                "template": {
+                    "metadata": {"labels": kube.labels(REGISTRY, "schema-registry", version)},
+                    "spec": {
+                        "containers": [
+                            {
+                                "name": "registry",
+                                "image": s.kafka_cluster.schema_registry_image,
+                                "ports": [{"name": "http", "containerPort": 8080}],
+                                "env": env,
+                                "resources": kube.container_resources(
+                                    s.kafka_cluster.schema_registry
+                                ),
+                                "readinessProbe": probe,
+                                "livenessProbe": {
+                                    **probe,
+                                    "httpGet": {"path": "/health/live", "port": 8080},
+                                },
+                                "volumeMounts": [
+                                    {
+                                        "name": "kafka-ca",
+                                        "mountPath": "/etc/kafka-ca",
+                                        "readOnly": True,
+                                    }
+                                ],
+                            }
+                        ],
+                        "volumes": [
+                            {"name": "kafka-ca", "secret": {"secretName": CLUSTER_CA_SECRET}}
+                        ],
+                        "topologySpreadConstraints": kube.zone_spread(kube.selector(REGISTRY)),
+                    },
+                },
+            },
+            opts=opts,
+        )
+        k8s.core.v1.Service(
+            REGISTRY,
+            metadata=kube.metadata(REGISTRY, ns, "schema-registry", version),
+            spec={
+                "selector": kube.selector(REGISTRY),
+                "ports": [{"name": "http", "port": 8080, "targetPort": "http"}],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        kube.disruption_budget(REGISTRY, ns, "schema-registry", self)
+        return deployment

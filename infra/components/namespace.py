@@ -1,0 +1,34 @@
+"""The platform's namespace, with the Pod Security level its workloads meet."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import k8s as kube
+
+
+@dataclass(frozen=True)
+class NamespaceArgs(kube.PlatformArgs):
+    pass
+
+
+class PlatformNamespace(pulumi.ComponentResource):
+    def __init__(self, name: str, args: NamespaceArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rtap:cluster:PlatformNamespace", name, None, opts)
+        self.namespace = k8s.core.v1.Namespace(
+            args.namespace,
+            metadata={
+                "name": args.namespace,
+                "labels": {
+                    **kube.labels(args.namespace, "namespace"),
+                    # Operators' pods (Strimzi, Altinity) need baseline, not restricted.
+                    "pod-security.kubernetes.io/enforce": "baseline",
+                    "pod-security.kubernetes.io/warn": "restricted",
+                },
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.register_outputs({"name": args.namespace})

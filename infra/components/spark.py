@@ -1,0 +1,143 @@
+"""The Spark operator and the streaming job's SparkApplication.
+
+Checkpoints go to S3 through the s3a connector; on EKS the driver and executors get
+their S3 access from an IRSA role on the service account, so no AWS key exists anywhere.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import pulumi
+import pulumi_kubernetes as k8s
+
+from infra.components import k8s as kube
+from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET
+
+OPERATOR_NAMESPACE = "spark-operator"
+SERVICE_ACCOUNT = "spark"
+APPLICATION = "rtap-streaming"
+METRICS_PORT = 8090
+# s3a takes its credentials from the IRSA web identity token mounted into every pod.
+WEB_IDENTITY_CREDENTIALS = (
+    "software.amazon.awssdk.auth.credentials.WebIdentityTokenFileCredentialsProvider"
+)
+
+
+@dataclass(frozen=True)
+class SparkArgs(kube.PlatformArgs):
+    checkpoint_uri: pulumi.Input[str]
+    # eks mode: the IRSA role the job's service account assumes (None elsewhere).
+    role_arn: pulumi.Input[str] | None
+    depends_on: list[pulumi.Resource]
+
+
+class Spark(pulumi.ComponentResource):
+    def __init__(self, name: str, args: SparkArgs, opts: pulumi.ResourceOptions | None = None):
+        super().__init__("rtap:spark:Spark", name, None, opts)
+        self._args = args
+        s = args.settings.spark
+        annotations = {"eks.amazonaws.com/role-arn": args.role_arn} if args.role_arn else {}
+        self.operator = k8s.helm.v3.Release(
+            "spark-operator",
+            name="spark-operator",
+            chart="spark-operator",
+            version=s.operator_chart_version,
+            repository_opts={"repo": "https://kubeflow.github.io/spark-operator"},
+            namespace=OPERATOR_NAMESPACE,
+            create_namespace=True,
+            values={
+                "spark": {
+                    "jobNamespaces": [args.namespace],
+                    "serviceAccount": {
+                        "create": True,
+                        "name": SERVICE_ACCOUNT,
+                        "annotations": annotations,
+                    },
+                },
+                "controller": {"resources": kube.size("100m", "256Mi", "500m", "256Mi")},
+                "webhook": {
+                    "enable": True,
+                    "resources": kube.size("50m", "128Mi", "250m", "128Mi"),
+                },
+                "prometheus": {"metrics": {"enable": True}},
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.application = k8s.apiextensions.CustomResource(
+            "streaming-application",
+            api_version="sparkoperator.k8s.io/v1beta2",
+            kind="SparkApplication",
+            metadata=kube.metadata(APPLICATION, args.namespace, "streaming", s.spark_version),
+            spec=self._spec(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on]),
+        )
+        self.register_outputs({"application": APPLICATION, "checkpoints": args.checkpoint_uri})
+
+    def _spec(self) -> kube.Json:
+        settings = self._args.settings
+        s = settings.spark
+        pod_labels = kube.labels(APPLICATION, "streaming", s.spark_version)
+        common = {
+            "labels": pod_labels,
+            "serviceAccount": SERVICE_ACCOUNT,
+            "tolerations": kube.role_tolerations("spark"),
+            "nodeSelector": kube.role_node_selector(settings, "spark"),
+            "envSecretKeyRefs": {
+                "CLICKHOUSE_PASSWORD": {"name": "clickhouse-credentials", "key": "writer"},
+                "KAFKA_SASL_JAAS_CONFIG": {"name": "streaming", "key": "sasl.jaas.config"},
+                "REDIS_PASSWORD": {"name": "redis-auth", "key": "password"},
+            },
+            "secrets": [
+                {"name": CLUSTER_CA_SECRET, "path": "/etc/kafka-ca", "secretType": "Generic"}
+            ],
+        }
+        return {
+            "type": "Python",
+            "pythonVersion": "3",
+            "mode": "cluster",
+            "image": settings.images.streaming,
+            "imagePullPolicy": "IfNotPresent",
+            "mainApplicationFile": "local:///opt/rtap/workloads/streaming/__main__.py",
+            "sparkVersion": s.spark_version,
+            "arguments": ["--bootstrap", BOOTSTRAP_TLS],
+            "sparkConf": {
+                "spark.sql.streaming.checkpointLocation": pulumi.Output.concat(
+                    self._args.checkpoint_uri, "/checkpoints"
+                ),
+                "spark.hadoop.fs.s3a.aws.credentials.provider": WEB_IDENTITY_CREDENTIALS,
+                "spark.sql.shuffle.partitions": str(
+                    max(2, s.executor.instances * s.executor.cores)
+                ),
+                "spark.driver.extraJavaOptions": "-Xss8m",
+                "spark.ui.prometheus.enabled": "true",
+            },
+            "restartPolicy": {
+                "type": "OnFailure",
+                "onFailureRetries": s.on_failure_retries,
+                "onFailureRetryInterval": s.on_failure_retry_interval_seconds,
+                "onSubmissionFailureRetries": 5,
+                "onSubmissionFailureRetryInterval": 20,
+            },
+            "driver": {
+                **common,
+                "cores": s.driver.cores,
+                "coreLimit": str(s.driver.cores),
+                "memory": s.driver.memory,
+            },
+            "executor": {
+                **common,
+                "instances": s.executor.instances,
+                "cores": s.executor.cores,
+                "coreLimit": str(s.executor.cores),
+                "memory": s.executor.memory,
+            },
+            "monitoring": {
+                "exposeDriverMetrics": True,
+                "exposeExecutorMetrics": True,
+                "prometheus": {
+                    "jmxExporterJar": "/opt/spark/jars/jmx_prometheus_javaagent.jar",
+                    "port": METRICS_PORT,
+                },
+            },
+        }

@@ -1,0 +1,328 @@
+"""Typed, frozen settings of a deployed stack, and the rules that cross sections.
+
+The workload sections are the local platform's own models (rtap/settings.py); the
+sections below exist only for deployments. None of them carries a default: defaults are
+written once, in Pulumi.yaml, and infra/config.py merges them under the stack's values.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from typing import Literal
+
+from pydantic import Field, field_validator, model_validator
+
+from rtap.settings import StackSettings
+from workloads.common import SettingsModel
+
+IPV4 = 4
+# Six /20 subnets (a public and a private one in each of three zones) need a /18.
+LARGEST_VPC_PREFIX = 18
+# family (letters, a generation digit, attribute letters) "." size, e.g. m6i.large,
+# r7gd.2xlarge, c6in.metal, m7i-flex.xlarge
+INSTANCE_TYPE = (
+    r"^[a-z]+[0-9][a-z0-9]*(-flex)?\."
+    r"(nano|micro|small|medium|large|metal|[0-9]*xlarge|metal-[0-9]+xl)$"
+)
+# [registry[:port]/]repository, then :tag or @sha256:<64 hex>
+_REPOSITORY = re.compile(r"^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._/-][a-z0-9]+)*$")
+_TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
+_DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$"
+JVM_MEMORY = r"^[0-9]+[kmg]$"
+
+
+def pinned_image(value: str) -> str:
+    """An image reference pinned by tag or digest; `latest` moves, so it is no pin."""
+    repository, at, digest = value.partition("@")
+    if at:
+        if not _DIGEST.match(digest):
+            raise ValueError(f"{value!r}: a digest is sha256:<64 hex digits>")
+    else:
+        name, colon, tag = value.rpartition(":")
+        if not colon or "/" in tag:
+            raise ValueError(
+                f"{value!r} has no tag: pin it as {value}:<version> or by @sha256 digest"
+            )
+        repository = name
+        if not _TAG.match(tag) or tag == "latest":
+            raise ValueError(f"{value!r}: tag {tag!r} is no pin; use a version or a digest")
+    if not _REPOSITORY.match(repository):
+        raise ValueError(f"{value!r}: {repository!r} is not an image repository")
+    return value
+
+
+class Quantities(SettingsModel):
+    cpu: str = Field(pattern=QUANTITY)
+    memory: str = Field(pattern=QUANTITY)
+
+
+class Resources(SettingsModel):
+    """Requests and limits of one container; every container rtap declares has both."""
+
+    requests: Quantities
+    limits: Quantities
+
+
+class NetworkSettings(SettingsModel):
+    region: str = Field(pattern=r"^[a-z]{2}(-gov)?-[a-z]+-[0-9]$")
+    vpc_cidr: str
+    nat_gateways: Literal["perZone", "single"]
+
+    @field_validator("vpc_cidr")
+    @classmethod
+    def _cidr(cls, value: str) -> str:
+        network = ipaddress.ip_network(value, strict=True)
+        if network.version != IPV4 or network.prefixlen > LARGEST_VPC_PREFIX:
+            raise ValueError("needs an IPv4 block of /18 or larger (a /20 per subnet)")
+        return value
+
+
+class NodeGroupSettings(SettingsModel):
+    instance_type: str = Field(pattern=INSTANCE_TYPE)
+    min_per_zone: int = Field(ge=0, le=100)
+    desired_per_zone: int = Field(ge=0, le=100)
+    max_per_zone: int = Field(ge=1, le=100)
+    disk_gib: int = Field(ge=20, le=16_384)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> NodeGroupSettings:
+        if not self.min_per_zone <= self.desired_per_zone <= self.max_per_zone:
+            raise ValueError("needs minPerZone <= desiredPerZone <= maxPerZone")
+        return self
+
+
+class NodeGroups(SettingsModel):
+    kafka: NodeGroupSettings
+    clickhouse: NodeGroupSettings
+    spark: NodeGroupSettings
+    general: NodeGroupSettings
+
+
+class ClusterSettings(SettingsModel):
+    mode: Literal["eks", "existing"]
+    zones: list[str] = Field(min_length=1, max_length=6)
+    kubernetes_version: str = Field(pattern=r"^1\.(2[5-9]|3[0-7])$")
+    kubeconfig: str
+    context: str
+    namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
+    storage_class: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
+    ingress_class: str = Field(min_length=1)
+    node_groups: NodeGroups
+
+    @field_validator("zones")
+    @classmethod
+    def _distinct(cls, zones: list[str]) -> list[str]:
+        if len(set(zones)) != len(zones):
+            raise ValueError("lists a zone twice")
+        return zones
+
+
+class ImageSettings(SettingsModel):
+    producer: str
+    streaming: str
+    serving: str
+
+    _pinned = field_validator("producer", "streaming", "serving")(pinned_image)
+
+
+class KafkaClusterSettings(SettingsModel):
+    operator_chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    kafka_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    controllers: int = Field(ge=1, le=9)
+    brokers: int = Field(ge=1, le=100)
+    broker_storage_gib: int = Field(ge=1)
+    controller_storage_gib: int = Field(ge=1)
+    broker: Resources
+    controller: Resources
+    cruise_control: bool
+    connect_replicas: int = Field(ge=1, le=20)
+    connect: Resources
+    schema_registry_image: str
+    schema_registry_replicas: int = Field(ge=1, le=10)
+    schema_registry: Resources
+
+    _pinned = field_validator("schema_registry_image")(pinned_image)
+
+
+class ClickHouseClusterSettings(SettingsModel):
+    operator_chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    server_image: str
+    keeper_image: str
+    shards: int = Field(ge=1, le=64)
+    replicas: int = Field(ge=1, le=6)
+    keeper_replicas: int = Field(ge=1, le=7)
+    storage_gib: int = Field(ge=1)
+    keeper_storage_gib: int = Field(ge=1)
+    server: Resources
+    keeper: Resources
+    cluster_name: str = Field(pattern=r"^[A-Za-z0-9_]{1,64}$")
+
+    _pinned = field_validator("server_image", "keeper_image")(pinned_image)
+
+    @field_validator("keeper_replicas")
+    @classmethod
+    def _odd_quorum(cls, value: int) -> int:
+        if value % 2 == 0:
+            raise ValueError("a Keeper quorum needs an odd number of members")
+        return value
+
+
+class RedisSettings(SettingsModel):
+    chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    replicas: int = Field(ge=1, le=9)
+    persistence: bool
+    storage_gib: int = Field(ge=1)
+    node: Resources
+
+
+class SparkDriver(SettingsModel):
+    cores: int = Field(ge=1, le=64)
+    memory: str = Field(pattern=JVM_MEMORY)
+
+
+class SparkExecutor(SparkDriver):
+    instances: int = Field(ge=1, le=500)
+
+
+class SparkSettings(SettingsModel):
+    operator_chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    spark_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    driver: SparkDriver
+    executor: SparkExecutor
+    on_failure_retries: int = Field(ge=0, le=1000)
+    on_failure_retry_interval_seconds: int = Field(ge=1, le=3600)
+    checkpoint_uri: str = Field(pattern=r"^(s3a://[a-z0-9.-]{3,63}(/.*)?)?$")
+
+
+class ServingDeploymentSettings(SettingsModel):
+    min_replicas: int = Field(ge=1, le=100)
+    max_replicas: int = Field(ge=1, le=500)
+    cpu_target_percent: int = Field(ge=10, le=95)
+    host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
+    api: Resources
+
+    @model_validator(mode="after")
+    def _range(self) -> ServingDeploymentSettings:
+        if self.max_replicas < self.min_replicas:
+            raise ValueError("maxReplicas is below minReplicas")
+        return self
+
+
+class DeploymentSettings(StackSettings):
+    """A stack as `pulumi up` deploys it: the workload sections plus the infrastructure."""
+
+    network: NetworkSettings
+    cluster: ClusterSettings
+    images: ImageSettings
+    kafka_cluster: KafkaClusterSettings
+    clickhouse_cluster: ClickHouseClusterSettings
+    redis: RedisSettings
+    spark: SparkSettings
+    serving_deployment: ServingDeploymentSettings
+
+    @property
+    def is_prod(self) -> bool:
+        return self.environment == "prod"
+
+
+def rule_violations(s: DeploymentSettings) -> list[str]:
+    """Rules across sections, each message starting with the key to change."""
+    return [*_placement_rules(s), *_kafka_rules(s), *_clickhouse_rules(s), *_prod_rules(s)]
+
+
+def _placement_rules(s: DeploymentSettings) -> list[str]:
+    found = []
+    if s.cluster.mode == "eks":
+        outside = [z for z in s.cluster.zones if not z.startswith(s.network.region)]
+        if outside:
+            found.append(f"rtap:cluster.zones: {outside} are outside rtap:network.region")
+    if s.cluster.mode == "existing" and not s.spark.checkpoint_uri:
+        found.append(
+            "rtap:spark.checkpointUri: required with cluster.mode existing "
+            "(eks mode creates a bucket)"
+        )
+    return found
+
+
+def _kafka_rules(s: DeploymentSettings) -> list[str]:
+    found = []
+    zones = len(s.cluster.zones)
+    kafka, cluster = s.kafka, s.kafka_cluster
+    if kafka.replication_factor < kafka.min_insync_replicas + 1:
+        found.append(
+            f"rtap:kafka.replicationFactor: {kafka.replication_factor} replicas with "
+            f"minInsyncReplicas {kafka.min_insync_replicas} stop writes when one broker is "
+            f"down; use at least {kafka.min_insync_replicas + 1}"
+        )
+    if cluster.brokers < kafka.replication_factor:
+        found.append(
+            f"rtap:kafkaCluster.brokers: {cluster.brokers} brokers cannot hold "
+            f"{kafka.replication_factor} replicas (rtap:kafka.replicationFactor)"
+        )
+    if cluster.brokers % zones:
+        found.append(
+            f"rtap:kafkaCluster.brokers: {cluster.brokers} do not spread over {zones} zones"
+        )
+    if cluster.controllers % 2 == 0:
+        found.append("rtap:kafkaCluster.controllers: a KRaft quorum needs an odd number")
+    if cluster.controllers > zones and cluster.controllers % zones:
+        found.append(
+            f"rtap:kafkaCluster.controllers: {cluster.controllers} do not spread over {zones} zones"
+        )
+    return found
+
+
+def _clickhouse_rules(s: DeploymentSettings) -> list[str]:
+    found = []
+    zones = len(s.cluster.zones)
+    ch = s.clickhouse_cluster
+    if ch.replicas > zones:
+        found.append(
+            f"rtap:clickhouseCluster.replicas: {ch.replicas} replicas of a shard need as many "
+            f"zones (rtap:cluster.zones has {zones})"
+        )
+    if ch.keeper_replicas > zones:
+        found.append(
+            f"rtap:clickhouseCluster.keeperReplicas: one member per zone, but only {zones} zones"
+        )
+    return found
+
+
+# What prod must survive: the loss of one zone, or of any one node, without losing
+# writes or data. Each minimum names the setting that falls short.
+PROD_MINIMUMS: tuple[tuple[str, str, int, str], ...] = (
+    ("rtap:cluster.zones", "zones", 3, "to survive losing one"),
+    ("rtap:kafkaCluster.controllers", "controllers", 3, "a KRaft quorum that survives one loss"),
+    ("rtap:kafka.minInsyncReplicas", "min_isr", 2, "no acknowledged write on a single disk"),
+    ("rtap:clickhouseCluster.replicas", "ch_replicas", 2, "a replica outside the failed zone"),
+    ("rtap:clickhouseCluster.keeperReplicas", "keepers", 3, "a Keeper quorum of 3"),
+    ("rtap:redis.replicas", "redis", 3, "a Sentinel quorum of 2 survives one loss"),
+    ("rtap:servingDeployment.minReplicas", "api", 2, "an API replica in another zone"),
+)
+
+
+def _prod_rules(s: DeploymentSettings) -> list[str]:
+    if not s.is_prod:
+        return []
+    actual = {
+        "zones": len(s.cluster.zones),
+        "controllers": s.kafka_cluster.controllers,
+        "min_isr": s.kafka.min_insync_replicas,
+        "ch_replicas": s.clickhouse_cluster.replicas,
+        "keepers": s.clickhouse_cluster.keeper_replicas,
+        "redis": s.redis.replicas,
+        "api": s.serving_deployment.min_replicas,
+    }
+    found = [
+        f"{key}: prod needs at least {minimum} ({why}); the stack has {actual[name]}"
+        for key, name, minimum, why in PROD_MINIMUMS
+        if actual[name] < minimum
+    ]
+    if s.cluster.mode == "eks" and s.network.nat_gateways != "perZone":
+        found.append(
+            "rtap:network.natGateways: prod needs perZone, so a zone outage leaves the "
+            "other zones their egress"
+        )
+    return found

@@ -1,0 +1,39 @@
+"""Writing a render to disk and summarising it."""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from rtap.render.runner import Rendered
+
+
+def write(rendered: Rendered, out: Path) -> list[Path]:
+    """One YAML file per namespace of objects (in declaration order), one per release."""
+    out.mkdir(parents=True, exist_ok=True)
+    for stale in out.glob("*.yaml"):
+        stale.unlink()
+    by_namespace: dict[str, list[dict[str, Any]]] = {}
+    for obj in rendered.manifests:
+        namespace = obj.get("metadata", {}).get("namespace") or "cluster-scoped"
+        by_namespace.setdefault(namespace, []).append(obj)
+    written = []
+    for namespace, objects in by_namespace.items():
+        path = out / f"{namespace}.yaml"
+        path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+        written.append(path)
+    for release in rendered.helm_releases:
+        path = out / f"helm-{release['name']}.yaml"
+        path.write_text(yaml.safe_dump(release, sort_keys=False))
+        written.append(path)
+    return written
+
+
+def kinds_per_namespace(rendered: Rendered) -> Counter[tuple[str, str]]:
+    return Counter(
+        (obj.get("metadata", {}).get("namespace") or "(cluster)", obj["kind"])
+        for obj in rendered.manifests
+    )

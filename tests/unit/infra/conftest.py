@@ -1,0 +1,55 @@
+"""The Pulumi program rendered offline under mocks, once per stack per session."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from rtap.render.runner import Rendered, render, stack_config
+
+PROJECT = Path(__file__).resolve().parents[3]
+STACKS = ("dev", "staging", "prod")
+
+
+@pytest.fixture(scope="session")
+def rendered() -> Callable[[str], Rendered]:
+    cache: dict[str, Rendered] = {}
+
+    def get(stack: str) -> Rendered:
+        if stack not in cache:
+            cache[stack] = render(PROJECT, stack)
+        return cache[stack]
+
+    return get
+
+
+def with_changes(stack: str, **sections: dict[str, Any] | str) -> dict[str, str]:
+    """The stack's config with some `rtap:<section>` keys merged in (or replaced)."""
+    config = stack_config(PROJECT, stack)
+    for section, change in sections.items():
+        key = f"rtap:{section}"
+        if isinstance(change, dict):
+            current = json.loads(config.get(key, "{}"))
+            config[key] = json.dumps({**current, **change})
+        else:
+            config[key] = change
+    return config
+
+
+def stack_values(stack: str) -> dict[str, Any]:
+    document = yaml.safe_load((PROJECT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    return {k.removeprefix("rtap:"): v for k, v in document["config"].items()}
+
+
+def pod_specs(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
+    """(where, pod spec) of every pod an object defines directly."""
+    kind, spec = obj["kind"], obj.get("spec", {})
+    if kind in ("Deployment", "StatefulSet", "Job"):
+        yield kind, spec["template"]["spec"]
+    for template in spec.get("templates", {}).get("podTemplates", []):
+        yield f"podTemplate {template['name']}", template["spec"]

@@ -1,0 +1,110 @@
+"""Stack config: defaults from Pulumi.yaml, key-by-key merging, and errors that name the
+key before a single resource is declared."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+import yaml
+
+from infra.config import merge, project_defaults
+from infra.settings import DeploymentSettings
+from rtap.render.runner import RenderError, render
+from rtap.settings import DEPLOYMENT_ONLY_SECTIONS, StackSettings, load_settings
+from tests.unit.infra.conftest import PROJECT, STACKS, with_changes
+
+
+def _refused(stack: str, **sections: dict[str, Any] | str) -> RenderError:
+    with pytest.raises(RenderError) as caught:
+        render(PROJECT, stack, with_changes(stack, **sections))
+    assert caught.value.declared == 0, "config errors must come before any resource"
+    return caught.value
+
+
+@pytest.mark.parametrize(
+    ("change", "key"),
+    [
+        ({"cluster": {"zones": ["us-east-1a", "us-east-1b"]}}, "rtap:cluster.zones"),
+        (
+            {"kafka": {"replicationFactor": 2, "minInsyncReplicas": 2}},
+            "rtap:kafka.replicationFactor",
+        ),
+        (
+            {"cluster": {"nodeGroups": {"kafka": {"instanceType": "r6i-xlarge"}}}},
+            "rtap:cluster.nodeGroups.kafka.instanceType",
+        ),
+        ({"images": {"serving": "ghcr.io/rtap-dev/rtap-serving"}}, "rtap:images.serving"),
+        ({"images": {"producer": "ghcr.io/rtap-dev/rtap-producer:latest"}}, "rtap:images.producer"),
+        ({"kafkaCluster": {"brokers": 2}}, "rtap:kafkaCluster.brokers"),
+        ({"clickhouseCluster": {"replicas": 4}}, "rtap:clickhouseCluster.replicas"),
+        ({"clickhouseCluster": {"keeperReplicas": 2}}, "rtap:clickhouseCluster.keeperReplicas"),
+        ({"network": {"natGateways": "single"}}, "rtap:network.natGateways"),
+        ({"network": {"vpcCidr": "10.0.0.0/24"}}, "rtap:network.vpcCidr"),
+        ({"kafkaCluster": {"brokerz": 6}}, "rtap:kafkaCluster.brokerz"),
+        ({"kafkaClster": {"brokers": 6}}, "rtap:kafkaClster"),
+        ({"redis": {"replicas": 1}}, "rtap:redis.replicas"),
+    ],
+)
+def test_bad_prod_config_names_the_key(change: dict[str, Any], key: str) -> None:
+    # Nested mappings given here replace the stack's section keys one level deep.
+    sections = {}
+    for section, value in change.items():
+        current = yaml.safe_load((PROJECT / "stacks" / "Pulumi.prod.yaml").read_text())["config"]
+        base = current.get(f"rtap:{section}", {})
+        merged = merge(base, value) if isinstance(value, dict) else value
+        sections[section] = merged
+    error = _refused("prod", **sections)
+    assert key in str(error), str(error)
+
+
+def test_dev_may_have_fewer_zones_than_prod_but_replicas_need_their_own() -> None:
+    one_zone = {"zones": ["us-east-1a"]}
+    error = _refused("staging", cluster=one_zone)
+    keys = [line.strip().split(":")[1] for line in str(error).splitlines()[1:]]
+    assert "clickhouseCluster.replicas" in keys
+    assert "cluster.zones" not in keys, "only prod needs three zones"
+
+
+def test_existing_cluster_needs_a_checkpoint_location() -> None:
+    error = _refused("dev", cluster={"mode": "existing", "context": "kind-rtap"})
+    assert "rtap:spark.checkpointUri" in str(error)
+
+
+def test_merge_keeps_defaults_beside_the_stacks_keys() -> None:
+    defaults = {"a": 1, "nested": {"x": 1, "y": 2}, "list": [1, 2]}
+    merged = merge(defaults, {"nested": {"y": 3}, "list": [9]})
+    assert merged == {"a": 1, "nested": {"x": 1, "y": 3}, "list": [9]}
+    assert merge(defaults, None) == defaults
+
+
+def test_every_section_is_declared_once_in_pulumi_yaml_with_a_description() -> None:
+    declared = yaml.safe_load((PROJECT / "Pulumi.yaml").read_text())["config"]
+    fields = {f.alias or n for n, f in DeploymentSettings.model_fields.items()}
+    assert {k.removeprefix("rtap:") for k in declared} == fields
+    assert all(spec.get("description") for spec in declared.values())
+
+
+def test_deployment_sections_have_complete_defaults_in_pulumi_yaml() -> None:
+    defaults = project_defaults()
+    for section in DEPLOYMENT_ONLY_SECTIONS:
+        field = next(
+            f for n, f in DeploymentSettings.model_fields.items() if (f.alias or n) == section
+        )
+        assert field.annotation is not None
+        # The default alone is a valid section: a stack may leave it out entirely.
+        field.annotation.model_validate(defaults[section])
+
+
+def test_deployment_only_sections_are_exactly_the_infrastructure_ones() -> None:
+    workload = {f.alias or n for n, f in StackSettings.model_fields.items()}
+    deployment = {f.alias or n for n, f in DeploymentSettings.model_fields.items()}
+    assert deployment - workload == DEPLOYMENT_ONLY_SECTIONS
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_local_platform_reads_deployed_stacks_too(stack: str) -> None:
+    # Load tests and drills read a deployed stack's sla and topics through rtap.settings.
+    settings = load_settings(stack, PROJECT, environ={})
+    assert settings.environment == stack
+    assert settings.sla.freshness_p95_seconds > 0
