@@ -43,6 +43,7 @@ spark = Spark(
     SparkArgs(
         settings,
         checkpoint_uri=cluster.checkpoint_uri,
+        redis_sentinels=redis.sentinels,
         role_arn=cluster.spark_role_arn,
         depends_on=[access, clickhouse, redis],
     ),

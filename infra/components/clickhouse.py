@@ -7,7 +7,6 @@ generated into a Secret and the operator reads them from there (k8s_secret_passw
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -31,6 +30,11 @@ class ClickHouseArgs(kube.PlatformArgs):
 def service_host(namespace: str) -> str:
     """The installation's cluster-wide Service (the operator names it clickhouse-<chi>)."""
     return f"clickhouse-{INSTALLATION}.{namespace}.svc"
+
+
+def dsn(user: str, namespace: str) -> str:
+    """Where `user` reaches ClickHouse; the password comes separately, from the Secret."""
+    return f"http://{user}@{service_host(namespace)}:{HTTP_PORT}"
 
 
 class ClickHouse(pulumi.ComponentResource):
@@ -190,14 +194,11 @@ class ClickHouse(pulumi.ComponentResource):
 
     def _migrations_job(self) -> k8s.batch.v1.Job:
         """Runs `python -m workloads.storage` from the serving image, which ships the
-        migrations; Replicated engines and ON CLUSTER come from the `cluster` setting."""
+        migrations; the settings' clickhouse.cluster switches on Replicated engines."""
         s = self._args.settings
         ns = self._args.namespace
         name = "clickhouse-migrations"
-        dsn = f"http://migrator@{service_host(ns)}:{HTTP_PORT}"
-        clickhouse = s.clickhouse.model_copy(
-            update={"dsn": dsn, "cluster": s.clickhouse_cluster.cluster_name}
-        )
+        settings_env, settings_volume, settings_mount = kube.settings_mount()
         return k8s.batch.v1.Job(
             name,
             metadata=kube.metadata(name, ns, "clickhouse-migrations"),
@@ -214,15 +215,15 @@ class ClickHouse(pulumi.ComponentResource):
                                 "image": s.images.serving,
                                 "command": ["python", "-m", "workloads.storage"],
                                 "env": [
-                                    {
-                                        "name": "RTAP_CLICKHOUSE_SETTINGS",
-                                        "value": json.dumps(clickhouse.model_dump(by_alias=True)),
-                                    },
+                                    settings_env,
+                                    {"name": "CLICKHOUSE_DSN", "value": dsn("migrator", ns)},
                                     kube.secret_env("CLICKHOUSE_PASSWORD", CREDENTIALS, "migrator"),
                                 ],
+                                "volumeMounts": [settings_mount],
                                 "resources": kube.size("100m", "256Mi", "500m", "256Mi"),
                             }
                         ],
+                        "volumes": [settings_volume],
                     },
                 },
             },

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.settings import DeploymentSettings, Resources
+from rtap.settings import SETTINGS_FILE_VARIABLE, StackSettings
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -18,6 +19,10 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"
 ROLE_LABEL = "rtap.dev/role"
 PART_OF = "rtap"
 Json = dict[str, Any]
+# Every workload reads the stack's settings from this ConfigMap, mounted as a file.
+SETTINGS_CONFIG_MAP = "rtap-settings"
+SETTINGS_DIR = "/etc/rtap/settings"
+SETTINGS_KEY = "settings.json"
 
 
 @dataclass(frozen=True)
@@ -165,3 +170,24 @@ def image_tag(image: str) -> str:
     if "@" in image:
         return image.rsplit(":", 1)[-1][:12]
     return image.rsplit(":", 1)[-1]
+
+
+def workload_settings_json(settings: DeploymentSettings) -> str:
+    """The workload sections as the containers read them (rtap.settings.StackSettings):
+    migrations run ON CLUSTER, and API queries use every core of a ClickHouse server."""
+    fields = {field.alias or name for name, field in StackSettings.model_fields.items()}
+    values = settings.model_dump(by_alias=True, include=set(StackSettings.model_fields))
+    values["clickhouse"]["cluster"] = settings.clickhouse_cluster.cluster_name
+    values["serving"]["clickhouseMaxThreads"] = 0
+    return StackSettings.model_validate(
+        {k: v for k, v in values.items() if k in fields}
+    ).model_dump_json(by_alias=True)
+
+
+def settings_mount() -> tuple[Json, Json, Json]:
+    """(env variable, volume, volume mount) that give a container the stack settings."""
+    return (
+        {"name": SETTINGS_FILE_VARIABLE, "value": f"{SETTINGS_DIR}/{SETTINGS_KEY}"},
+        {"name": "settings", "configMap": {"name": SETTINGS_CONFIG_MAP}},
+        {"name": "settings", "mountPath": SETTINGS_DIR, "readOnly": True},
+    )

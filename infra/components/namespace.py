@@ -1,4 +1,5 @@
-"""The platform's namespace, with the Pod Security level its workloads meet."""
+"""The platform's namespace, with the Pod Security level its workloads meet, and the
+stack settings every workload container reads."""
 
 from __future__ import annotations
 
@@ -30,5 +31,11 @@ class PlatformNamespace(pulumi.ComponentResource):
                 },
             },
             opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.settings = k8s.core.v1.ConfigMap(
+            kube.SETTINGS_CONFIG_MAP,
+            metadata=kube.metadata(kube.SETTINGS_CONFIG_MAP, args.namespace, "settings"),
+            data={kube.SETTINGS_KEY: kube.workload_settings_json(args.settings)},
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         self.register_outputs({"name": args.namespace})

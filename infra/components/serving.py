@@ -1,6 +1,6 @@
 """The serving API: Deployment, Service, Ingress, HPA, disruption budget, zone spread.
 
-Its settings come from the stack (a ConfigMap of the `serving` section); its secrets are
+Its settings come from the stack (the rtap-settings ConfigMap); its secrets are
 mounted from Secrets: the API key file, the JWT secret, the ClickHouse reader's and
 Redis's passwords. One API key with both scopes is generated for the operator and
 exported as a secret stack output.
@@ -17,7 +17,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from infra.components import k8s as kube
-from infra.components.clickhouse import CREDENTIALS, HTTP_PORT, service_host
+from infra.components.clickhouse import CREDENTIALS, dsn
 from infra.components.redis import AUTH_SECRET, MASTER_SET
 from workloads.serving.auth import KEY_PREFIX, Scope
 
@@ -66,19 +66,11 @@ class Serving(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         jwt, _ = kube.generated_secret("api-jwt", ns, "api", ["secret"], self)
-        config = k8s.core.v1.ConfigMap(
-            "api-settings",
-            metadata=kube.metadata("api-settings", ns, "api"),
-            data={"serving.json": self._serving_settings()},
-            opts=pulumi.ResourceOptions(parent=self),
-        )
         self.deployment = k8s.apps.v1.Deployment(
             NAME,
             metadata=kube.metadata(NAME, ns, "api", kube.image_tag(args.settings.images.serving)),
             spec=self._deployment_spec(),
-            opts=pulumi.ResourceOptions(
-                parent=self, depends_on=[keys, jwt, config, *args.depends_on]
-            ),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[keys, jwt, *args.depends_on]),
         )
         self._service_and_ingress()
         self._autoscaling()
@@ -87,16 +79,9 @@ class Serving(pulumi.ComponentResource):
             {"host": args.settings.serving_deployment.host, "apiKey": self.api_key}
         )
 
-    def _serving_settings(self) -> str:
-        s = self._args.settings
-        # ClickHouse servers have their own cores: no per-query thread cap (0).
-        serving = s.serving.model_copy(update={"clickhouse_max_threads": 0})
-        return json.dumps(
-            {"serving": serving.model_dump(by_alias=True), "database": s.clickhouse.database}
-        )
-
     def _container(self) -> kube.Json:
         s = self._args.settings
+        settings_env, _, settings_mount = kube.settings_mount()
         probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5}
         return {
             "name": "api",
@@ -104,13 +89,9 @@ class Serving(pulumi.ComponentResource):
             "command": ["python", "-m", "workloads.serving"],
             "ports": [{"name": "http", "containerPort": PORT}],
             "env": [
-                {"name": "RTAP_ENVIRONMENT", "value": s.environment},
-                {"name": "RTAP_SERVING_SETTINGS_FILE", "value": "/etc/rtap/settings/serving.json"},
+                settings_env,
                 {"name": "RTAP_KEYS_FILE", "value": f"{KEYS_DIR}/keys.json"},
-                {
-                    "name": "CLICKHOUSE_DSN",
-                    "value": f"http://reader@{service_host(self._args.namespace)}:{HTTP_PORT}",
-                },
+                {"name": "CLICKHOUSE_DSN", "value": dsn("reader", self._args.namespace)},
                 kube.secret_env("CLICKHOUSE_PASSWORD", CREDENTIALS, "reader"),
                 {"name": "REDIS_SENTINELS", "value": self._args.redis_sentinels},
                 {"name": "REDIS_MASTER_SET", "value": MASTER_SET},
@@ -128,7 +109,7 @@ class Serving(pulumi.ComponentResource):
             },
             "volumeMounts": [
                 {"name": "keys", "mountPath": KEYS_DIR, "readOnly": True},
-                {"name": "settings", "mountPath": "/etc/rtap/settings", "readOnly": True},
+                settings_mount,
                 {"name": "tmp", "mountPath": "/tmp"},
             ],
         }
@@ -151,7 +132,7 @@ class Serving(pulumi.ComponentResource):
                             "name": "keys",
                             "secret": {"secretName": KEYS_SECRET, "defaultMode": 0o400},
                         },
-                        {"name": "settings", "configMap": {"name": "api-settings"}},
+                        kube.settings_mount()[1],
                         {"name": "tmp", "emptyDir": {}},
                     ],
                     "topologySpreadConstraints": kube.zone_spread(kube.selector(NAME)),

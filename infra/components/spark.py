@@ -12,7 +12,10 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
+from infra.components.clickhouse import CREDENTIALS, dsn
 from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET
+from infra.components.redis import AUTH_SECRET, MASTER_SET
+from rtap.settings import SETTINGS_FILE_VARIABLE
 
 OPERATOR_NAMESPACE = "spark-operator"
 SERVICE_ACCOUNT = "spark"
@@ -27,6 +30,7 @@ WEB_IDENTITY_CREDENTIALS = (
 @dataclass(frozen=True)
 class SparkArgs(kube.PlatformArgs):
     checkpoint_uri: pulumi.Input[str]
+    redis_sentinels: str
     # eks mode: the IRSA role the job's service account assumes (None elsewhere).
     role_arn: pulumi.Input[str] | None
     depends_on: list[pulumi.Resource]
@@ -83,10 +87,20 @@ class Spark(pulumi.ComponentResource):
             "serviceAccount": SERVICE_ACCOUNT,
             "tolerations": kube.role_tolerations("spark"),
             "nodeSelector": kube.role_node_selector(settings, "spark"),
+            "configMaps": [{"name": kube.SETTINGS_CONFIG_MAP, "path": kube.SETTINGS_DIR}],
+            "envVars": {
+                SETTINGS_FILE_VARIABLE: f"{kube.SETTINGS_DIR}/{kube.SETTINGS_KEY}",
+                "KAFKA_BOOTSTRAP": BOOTSTRAP_TLS,
+                "KAFKA_USERNAME": "streaming",
+                "KAFKA_CA_FILE": "/etc/kafka-ca/ca.crt",
+                "CLICKHOUSE_DSN": dsn("writer", self._args.namespace),
+                "REDIS_SENTINELS": self._args.redis_sentinels,
+                "REDIS_MASTER_SET": MASTER_SET,
+            },
             "envSecretKeyRefs": {
-                "CLICKHOUSE_PASSWORD": {"name": "clickhouse-credentials", "key": "writer"},
-                "KAFKA_SASL_JAAS_CONFIG": {"name": "streaming", "key": "sasl.jaas.config"},
-                "REDIS_PASSWORD": {"name": "redis-auth", "key": "password"},
+                "KAFKA_PASSWORD": {"name": "streaming", "key": "password"},
+                "CLICKHOUSE_PASSWORD": {"name": CREDENTIALS, "key": "writer"},
+                "REDIS_PASSWORD": {"name": AUTH_SECRET, "key": "password"},
             },
             "secrets": [
                 {"name": CLUSTER_CA_SECRET, "path": "/etc/kafka-ca", "secretType": "Generic"}
@@ -100,7 +114,6 @@ class Spark(pulumi.ComponentResource):
             "imagePullPolicy": "IfNotPresent",
             "mainApplicationFile": "local:///opt/rtap/workloads/streaming/__main__.py",
             "sparkVersion": s.spark_version,
-            "arguments": ["--bootstrap", BOOTSTRAP_TLS],
             "sparkConf": {
                 "spark.sql.streaming.checkpointLocation": pulumi.Output.concat(
                     self._args.checkpoint_uri, "/checkpoints"

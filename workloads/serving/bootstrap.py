@@ -7,6 +7,7 @@ from typing import Any
 
 import redis
 
+from workloads.redis_client import connect_redis
 from workloads.serving.auth import Authenticator, JwtVerifier, KeyStore
 from workloads.serving.cache import ResultCache
 from workloads.serving.dependencies import ServingContext
@@ -24,7 +25,7 @@ def _cache(
 ) -> ResultCache:
     # The subscription blocks between messages, so it gets a client without a read
     # timeout; health checks notice a silently dead connection.
-    versions = VersionWatcher(redis.Redis.from_url(redis_url, health_check_interval=5))
+    versions = VersionWatcher(connect_redis(redis_url, health_check_interval=5))
     versions.start()
     return ResultCache(client, settings, metrics, versions)
 
@@ -44,7 +45,7 @@ def build_context(
     metrics = ServingMetrics()
     store = ClickHouseStore(clickhouse, settings, metrics)
     client = (
-        redis.Redis.from_url(
+        connect_redis(
             redis_url,
             socket_timeout=settings.redis_timeout_seconds,
             socket_connect_timeout=settings.redis_timeout_seconds,

@@ -1,9 +1,9 @@
 """Apply the migrations to ClickHouse servers: what the cluster's migrations Job runs.
 
-`python -m workloads.storage` reads the stack's `clickhouse` settings section as JSON
-from $RTAP_CLICKHOUSE_SETTINGS (its `dsn` names the server, its `cluster` switches on
-Replicated engines and ON CLUSTER) and the password from $CLICKHOUSE_PASSWORD, which the
-Job takes from a Secret. Exits non-zero, naming the migration, if one fails.
+`python -m workloads.storage` reads the stack settings from $RTAP_SETTINGS_FILE (their
+`clickhouse.cluster` switches on Replicated engines and ON CLUSTER) and the server from
+$CLICKHOUSE_DSN, with $CLICKHOUSE_PASSWORD from a Secret. Exits non-zero, naming the
+problem, if a variable is missing or a migration fails.
 """
 
 from __future__ import annotations
@@ -11,28 +11,29 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
 import structlog
 
+from rtap.logs import configure_logging
+from rtap.settings import SETTINGS_FILE_VARIABLE, SettingsError, load_settings_file
+from workloads.cluster_env import MissingVariableError, required
 from workloads.storage.migrate import MigrationError, MigrationRunner
-from workloads.storage.settings import ClickHouseSettings
 
 log = structlog.get_logger(__name__)
 
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
-    raw = environ.get("RTAP_CLICKHOUSE_SETTINGS")
-    if not raw:
-        log.error("RTAP_CLICKHOUSE_SETTINGS is not set: pass the clickhouse settings as JSON")
-        return 2
-    settings = ClickHouseSettings.model_validate_json(raw)
-    if not settings.dsn:
-        log.error("the clickhouse settings carry no dsn: this command targets servers")
+    try:
+        settings = load_settings_file(Path(required(environ, SETTINGS_FILE_VARIABLE))).clickhouse
+        dsn = required(environ, "CLICKHOUSE_DSN")
+    except (MissingVariableError, SettingsError) as exc:
+        log.error("cannot run the migrations", error=str(exc))
         return 2
     client: Any = clickhouse_connect.get_client(
-        dsn=settings.dsn, password=environ.get("CLICKHOUSE_PASSWORD", "")
+        dsn=dsn, password=environ.get("CLICKHOUSE_PASSWORD", "")
     )
     try:
         applied = MigrationRunner(client, settings).apply()
@@ -44,4 +45,5 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
 
 
 if __name__ == "__main__":
+    configure_logging()
     sys.exit(main())
