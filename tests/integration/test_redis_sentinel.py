@@ -53,7 +53,7 @@ class RedisGroup:
         # The Sentinel learns of replicas from the primary's INFO, every ten seconds; a
         # primary lost before that leaves it nothing to promote.
         sentinel = self.direct(self.sentinel)
-        _wait_for(lambda: len(sentinel.execute_command("SENTINEL", "REPLICAS", MASTER_SET)) == 1)
+        _wait_for(lambda: known_replicas(sentinel) == 1)
 
     def _run(self, port: int, args: list[str]) -> None:
         directory = self._root / str(port)
@@ -80,6 +80,14 @@ class RedisGroup:
 def replication(client: redis.Redis) -> dict[str, Any]:
     info: dict[str, Any] = client.info("replication")  # type: ignore[assignment]
     return info
+
+
+def known_replicas(sentinel: redis.Redis) -> int:
+    # redis-py leaves execute_command and the sentinel_* helpers unannotated.
+    replicas = sentinel.execute_command(  # type: ignore[no-untyped-call]
+        "SENTINEL", "REPLICAS", MASTER_SET
+    )
+    return len(replicas)
 
 
 def _wait_for(check: Callable[[], object], timeout: float = 20.0) -> None:
