@@ -78,7 +78,7 @@ class RedisGroup:
 
 
 def replication(client: redis.Redis) -> dict[str, Any]:
-    info: dict[str, Any] = client.info("replication")  # type: ignore[assignment]
+    info: dict[str, Any] = client.info("replication")
     return info
 
 

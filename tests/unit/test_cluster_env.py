@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import structlog
 
 from workloads import cluster_env
 from workloads.redis_client import parse_sentinel_url, sentinel_url
@@ -48,8 +49,9 @@ def test_redis_url_prefers_sentinels_and_may_be_absent() -> None:
     assert cluster_env.redis_url({}) is None
 
 
-def test_containers_exit_2_naming_a_missing_variable(capsys: pytest.CaptureFixture[str]) -> None:
-    assert migrations_main({}) == 2
-    assert serving_main({}) == 2
-    captured = capsys.readouterr()
-    assert (captured.out + captured.err).count("RTAP_SETTINGS_FILE is not set") == 2
+def test_containers_exit_2_naming_a_missing_variable() -> None:
+    with structlog.testing.capture_logs() as logs:
+        assert migrations_main({}) == 2
+        assert serving_main({}) == 2
+    errors = [entry["error"] for entry in logs if entry["log_level"] == "error"]
+    assert errors == ["environment variable RTAP_SETTINGS_FILE is not set"] * 2

@@ -82,7 +82,13 @@ def test_every_section_is_declared_once_in_pulumi_yaml_with_a_description() -> N
     declared = yaml.safe_load((PROJECT / "Pulumi.yaml").read_text())["config"]
     fields = {f.alias or n for n, f in DeploymentSettings.model_fields.items()}
     assert {k.removeprefix("rtap:") for k in declared} == fields
-    assert all(spec.get("description") for spec in declared.values())
+    for key, spec in declared.items():
+        # What Pulumi's project schema allows in a config declaration.
+        assert set(spec) <= {"type", "description", "default", "secret", "items"}, key
+        assert spec["type"] in {"string", "integer", "boolean", "array", "object"}, key
+        assert spec.get("description"), key
+        if spec["type"] == "object":
+            assert isinstance(spec["default"], dict), key
 
 
 def test_deployment_sections_have_complete_defaults_in_pulumi_yaml() -> None:
