@@ -18,7 +18,8 @@ import pulumi
 import yaml
 from pydantic import ValidationError
 
-from infra.settings import DeploymentSettings, rule_violations
+from infra.rules import rule_violations
+from infra.settings import DeploymentSettings
 from rtap.settings import NAMESPACE, describe_errors
 
 PROJECT_FILE = Path(__file__).resolve().parents[1] / "Pulumi.yaml"

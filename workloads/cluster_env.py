@@ -52,3 +52,24 @@ def redis_url(environ: Mapping[str, str]) -> str | None:
             sentinels, required(environ, "REDIS_MASTER_SET"), environ.get("REDIS_PASSWORD")
         )
     return environ.get("REDIS_URL") or None
+
+
+def spark_kafka_options(environ: Mapping[str, str]) -> dict[str, str]:
+    """The same SCRAM-over-TLS login for Spark's Kafka source (Java client options)."""
+    username = environ.get("KAFKA_USERNAME")
+    if not username:
+        return {}
+    password = required(environ, "KAFKA_PASSWORD")
+    if '"' in username or '"' in password:
+        raise MissingVariableError("KAFKA_USERNAME and KAFKA_PASSWORD may not contain '\"'")
+    login = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="{username}" password="{password}";'
+    )
+    return {
+        "kafka.security.protocol": "SASL_SSL",
+        "kafka.sasl.mechanism": "SCRAM-SHA-512",
+        "kafka.sasl.jaas.config": login,
+        "kafka.ssl.truststore.type": "PEM",
+        "kafka.ssl.truststore.location": required(environ, "KAFKA_CA_FILE"),
+    }

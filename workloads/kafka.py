@@ -22,6 +22,17 @@ from workloads.common import SettingsModel
 log = structlog.get_logger(__name__)
 
 TOPIC_PATTERN = r"^[A-Za-z0-9._-]{1,200}$"
+# Consumer groups and transactional ids the workloads use; the cluster's Kafka ACLs
+# (infra/components/kafka_access.py) grant exactly these.
+STREAMING_GROUP_PREFIX = "rtap-streaming"
+READER_GROUP_PREFIX = "rtap-reader-"
+
+
+def dead_letter_transactional_id(events_topic: str) -> str:
+    """Stable per events topic, so a restarted job fences the writer before it."""
+    return f"rtap-dead-letters-{events_topic}"
+
+
 # librdkafka's own log lines (connection refused while a broker starts, coordinator
 # loading) go through Python logging, into the run's log file, not onto the terminal.
 CLIENT_LOGGER = logging.getLogger("rtap.kafka.client")

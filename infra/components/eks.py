@@ -7,13 +7,13 @@ are tainted for their role; general nodes take everything else.
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
 import pulumi
 import pulumi_aws as aws
 import pulumi_kubernetes as k8s
 
+from infra.components import iam
 from infra.components import k8s as kube
 from infra.components.network import Network
 from infra.components.spark import SERVICE_ACCOUNT as SPARK_SERVICE_ACCOUNT
@@ -34,17 +34,6 @@ class EksArgs:
     network: Network
 
 
-def _assume(service: str) -> str:
-    return json.dumps(
-        {
-            "Version": "2012-10-17",
-            "Statement": [
-                {"Effect": "Allow", "Principal": {"Service": service}, "Action": "sts:AssumeRole"}
-            ],
-        }
-    )
-
-
 class EksCluster(pulumi.ComponentResource):
     def __init__(self, name: str, args: EksArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:cluster:EksCluster", name, None, opts)
@@ -52,7 +41,7 @@ class EksCluster(pulumi.ComponentResource):
         child = pulumi.ResourceOptions(parent=self)
         s = args.settings
         control_role = aws.iam.Role(
-            "control-plane", assume_role_policy=_assume("eks.amazonaws.com"), opts=child
+            "control-plane", assume_role_policy=iam.service_trust("eks.amazonaws.com"), opts=child
         )
         aws.iam.RolePolicyAttachment(
             "control-plane",
@@ -113,7 +102,7 @@ class EksCluster(pulumi.ComponentResource):
     def _node_groups(self, child: pulumi.ResourceOptions) -> list[aws.eks.NodeGroup]:
         s = self._args.settings
         node_role = aws.iam.Role(
-            "nodes", assume_role_policy=_assume("ec2.amazonaws.com"), opts=child
+            "nodes", assume_role_policy=iam.service_trust("ec2.amazonaws.com"), opts=child
         )
         for index, policy in enumerate(_NODE_POLICIES):
             aws.iam.RolePolicyAttachment(
@@ -178,31 +167,8 @@ class EksCluster(pulumi.ComponentResource):
         inline_policy: pulumi.Input[str] | None = None,
     ) -> aws.iam.Role:
         """A role only `namespace/service_account` can assume, through the cluster's OIDC."""
-        subject = f"system:serviceaccount:{namespace}:{service_account}"
-        issuer = (
-            self.cluster.identities[0]
-            .oidcs[0]
-            .issuer.apply(lambda url: url.removeprefix("https://"))
-        )
-        trust = pulumi.Output.all(self.oidc.arn, issuer).apply(
-            lambda v: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Principal": {"Federated": v[0]},
-                            "Action": "sts:AssumeRoleWithWebIdentity",
-                            "Condition": {
-                                "StringEquals": {
-                                    f"{v[1]}:sub": subject,
-                                    f"{v[1]}:aud": "sts.amazonaws.com",
-                                }
-                            },
-                        }
-                    ],
-                }
-            )
+        trust = pulumi.Output.all(self.oidc.arn, self.cluster.identities[0].oidcs[0].issuer).apply(
+            lambda v: iam.web_identity_trust(v[0], v[1], namespace, service_account)
         )
         role = aws.iam.Role(
             f"irsa-{name}", assume_role_policy=trust, opts=pulumi.ResourceOptions(parent=self)
@@ -243,66 +209,13 @@ class EksCluster(pulumi.ComponentResource):
             rules=[{"apply_server_side_encryption_by_default": {"sse_algorithm": "aws:kms"}}],
             opts=child,
         )
-        policy = bucket.arn.apply(
-            lambda arn: json.dumps(
-                {
-                    "Version": "2012-10-17",
-                    "Statement": [
-                        {
-                            "Effect": "Allow",
-                            "Action": ["s3:ListBucket", "s3:GetBucketLocation"],
-                            "Resource": arn,
-                        },
-                        {
-                            "Effect": "Allow",
-                            "Action": ["s3:GetObject", "s3:PutObject", "s3:DeleteObject"],
-                            "Resource": f"{arn}/*",
-                        },
-                    ],
-                }
-            )
-        )
+        policy = bucket.arn.apply(iam.bucket_read_write)
         namespace = self._args.settings.cluster.namespace
         role = self.irsa_role("spark", namespace, SPARK_SERVICE_ACCOUNT, inline_policy=policy)
         return pulumi.Output.concat("s3a://", bucket.bucket), role.arn
 
     def _kubeconfig(self) -> pulumi.Output[str]:
-        """Authenticates through `aws eks get-token`: no long-lived credential in state."""
         region = self._args.settings.network.region
         return pulumi.Output.all(
             self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
-        ).apply(
-            lambda v: json.dumps(
-                {
-                    "apiVersion": "v1",
-                    "kind": "Config",
-                    "clusters": [
-                        {
-                            "name": v[0],
-                            "cluster": {"server": v[1], "certificate-authority-data": v[2]},
-                        }
-                    ],
-                    "contexts": [{"name": v[0], "context": {"cluster": v[0], "user": v[0]}}],
-                    "current-context": v[0],
-                    "users": [
-                        {
-                            "name": v[0],
-                            "user": {
-                                "exec": {
-                                    "apiVersion": "client.authentication.k8s.io/v1beta1",
-                                    "command": "aws",
-                                    "args": [
-                                        "eks",
-                                        "get-token",
-                                        "--cluster-name",
-                                        v[0],
-                                        "--region",
-                                        region,
-                                    ],
-                                }
-                            },
-                        }
-                    ],
-                }
-            )
-        )
+        ).apply(lambda v: iam.eks_kubeconfig(v[0], v[1], v[2], region))

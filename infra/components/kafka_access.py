@@ -15,9 +15,13 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
 from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER, CLUSTER_CA_SECRET
+from workloads.kafka import (
+    READER_GROUP_PREFIX,
+    STREAMING_GROUP_PREFIX,
+    dead_letter_transactional_id,
+)
 
 _STRIMZI = "kafka.strimzi.io/v1"
-STREAMING_GROUP_PREFIX = "rtap-streaming"
 CONNECT_GROUP = "rtap-connect"
 REGISTRY_TOPIC = "kafkasql-journal"
 REGISTRY = "schema-registry"
@@ -60,6 +64,7 @@ class KafkaAccess(pulumi.ComponentResource):
 
     def _acls(self) -> dict[str, list[kube.Json]]:
         k = self._args.settings.kafka
+        dead_letters_id = dead_letter_transactional_id(k.events_topic)
         return {
             "producer": [
                 _acl("topic", k.events_topic, ["Write", "Describe"]),
@@ -70,6 +75,9 @@ class KafkaAccess(pulumi.ComponentResource):
                 _acl("group", STREAMING_GROUP_PREFIX, ["Read"], "prefix"),
                 _acl("topic", k.dead_letter_topic, ["Write", "Describe"]),
                 _acl("topic", k.dead_letter_progress_topic, ["Read", "Write", "Describe"]),
+                # The dead-letter writer: transactional, and reads back its progress.
+                _acl("transactionalId", dead_letters_id, ["Write", "Describe"]),
+                _acl("group", READER_GROUP_PREFIX, ["Read"], "prefix"),
                 _acl("cluster", "kafka-cluster", ["IdempotentWrite"]),
             ],
             "connect": [

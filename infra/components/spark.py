@@ -76,6 +76,7 @@ class Spark(pulumi.ComponentResource):
             spec=self._spec(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on]),
         )
+        # The job keeps its checkpoints and staged session input under this URI.
         self.register_outputs({"application": APPLICATION, "checkpoints": args.checkpoint_uri})
 
     def _spec(self) -> kube.Json:
@@ -96,6 +97,8 @@ class Spark(pulumi.ComponentResource):
                 "CLICKHOUSE_DSN": dsn("writer", self._args.namespace),
                 "REDIS_SENTINELS": self._args.redis_sentinels,
                 "REDIS_MASTER_SET": MASTER_SET,
+                "RTAP_CHECKPOINT_URI": self._args.checkpoint_uri,
+                "EXECUTOR_CORES": str(s.executor.cores),
             },
             "envSecretKeyRefs": {
                 "KAFKA_PASSWORD": {"name": "streaming", "key": "password"},
@@ -115,9 +118,6 @@ class Spark(pulumi.ComponentResource):
             "mainApplicationFile": "local:///opt/rtap/workloads/streaming/__main__.py",
             "sparkVersion": s.spark_version,
             "sparkConf": {
-                "spark.sql.streaming.checkpointLocation": pulumi.Output.concat(
-                    self._args.checkpoint_uri, "/checkpoints"
-                ),
                 "spark.hadoop.fs.s3a.aws.credentials.provider": WEB_IDENTITY_CREDENTIALS,
                 "spark.sql.shuffle.partitions": str(
                     max(2, s.executor.instances * s.executor.cores)

@@ -40,18 +40,12 @@ from workloads.serving.dependencies import ServingContext
 from workloads.storage.client import connect
 from workloads.storage.data_version import DataVersion
 from workloads.storage.migrate import MigrationRunner
-from workloads.storage.sink import ClickHouseSink
 from workloads.storage.verification import count_events, rollup_snapshot, verify_run
-from workloads.streaming.batches import IngestBatchWriter, SessionBatchWriter, SessionInputStager
+from workloads.streaming.assembly import build_streaming_job, start_dead_letters
 from workloads.streaming.dead_letters import DeadLetterWriter
-from workloads.streaming.faults import CrashPoints
-from workloads.streaming.job import (
-    JobEnvironment,
-    StreamingJob,
-    create_spark_session,
-    warm_up,
-)
+from workloads.streaming.job import StreamingJob
 from workloads.streaming.metrics import PipelineMetrics
+from workloads.streaming.session import JobEnvironment, create_spark_session, warm_up
 
 log = structlog.get_logger(__name__)
 
@@ -95,20 +89,13 @@ class Platform:
     def start_streaming(self) -> None:
         """Dead-letter writer, Spark and both queries; sets `state`."""
         self._step("starting the dead-letter writer")
-        kafka = self.settings.kafka
-        self._dead_letters = DeadLetterWriter(
-            self.bootstrap,
-            kafka.dead_letter_topic,
-            kafka.dead_letter_progress_topic,
-            transactional_id=f"rtap-dead-letters-{kafka.events_topic}",
-        )
-        self._dead_letters.start()
+        self._dead_letters = start_dead_letters(self.bootstrap, self.settings.kafka)
         self._step("starting Spark")
         env = JobEnvironment(
             bootstrap=self.bootstrap,
-            topic=kafka.events_topic,
-            checkpoint_dir=self.paths.checkpoints,
-            session_input_dir=self.paths.session_input,
+            topic=self.settings.kafka.events_topic,
+            checkpoint_root=str(self.paths.checkpoints),
+            session_input=str(self.paths.session_input),
             connector_jars=tuple(jars(self.paths.spark_jars, "Spark Kafka connector")),
             log_config=self.paths.jvm_config / "spark-log4j2.properties",
             log_file=self.paths.logs / "spark.log",
@@ -125,25 +112,17 @@ class Platform:
         log.info("platform running")
 
     def _streaming_job(self, spark: SparkSession, env: JobEnvironment) -> StreamingJob:
-        sink = ClickHouseSink(self._client, self.settings.clickhouse.database)
-        # Each committed batch bumps the data version, so cached API answers move on.
-        version = DataVersion(redis.Redis.from_url(self._redis_url, socket_timeout=0.5))
         if self._dead_letters is None:
             raise RuntimeError("the dead-letter writer starts before the job")
-        return StreamingJob(
+        return build_streaming_job(
             spark,
             settings=self.settings.streaming,
             limits=self.settings.events,
             env=env,
-            ingest=IngestBatchWriter(
-                sink,
-                self._dead_letters,
-                SessionInputStager(env.session_input_dir),
-                self.metrics,
-                crash_points=CrashPoints.from_environment(),
-                on_stored=version.bump,
-            ).write,
-            sessions=SessionBatchWriter(sink, self.metrics, on_stored=version.bump).write,
+            clickhouse=self._client,
+            database=self.settings.clickhouse.database,
+            dead_letters=self._dead_letters,
+            version=DataVersion(redis.Redis.from_url(self._redis_url, socket_timeout=0.5)),
             metrics=self.metrics,
         )
 

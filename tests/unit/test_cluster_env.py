@@ -9,6 +9,7 @@ from workloads import cluster_env
 from workloads.redis_client import parse_sentinel_url, sentinel_url
 from workloads.serving.__main__ import main as serving_main
 from workloads.storage.__main__ import main as migrations_main
+from workloads.streaming.__main__ import main as streaming_main
 
 
 def test_kafka_security_is_scram_over_tls_when_a_user_is_set() -> None:
@@ -53,5 +54,18 @@ def test_containers_exit_2_naming_a_missing_variable() -> None:
     with structlog.testing.capture_logs() as logs:
         assert migrations_main({}) == 2
         assert serving_main({}) == 2
+        assert streaming_main({}) == 2
     errors = [entry["error"] for entry in logs if entry["log_level"] == "error"]
-    assert errors == ["environment variable RTAP_SETTINGS_FILE is not set"] * 2
+    assert errors == ["environment variable RTAP_SETTINGS_FILE is not set"] * 3
+
+
+def test_spark_reads_kafka_with_the_same_login() -> None:
+    environ = {"KAFKA_USERNAME": "streaming", "KAFKA_PASSWORD": "pw", "KAFKA_CA_FILE": "/ca.crt"}
+    options = cluster_env.spark_kafka_options(environ)
+    assert options["kafka.security.protocol"] == "SASL_SSL"
+    assert options["kafka.sasl.mechanism"] == "SCRAM-SHA-512"
+    assert 'username="streaming" password="pw";' in options["kafka.sasl.jaas.config"]
+    assert options["kafka.ssl.truststore.location"] == "/ca.crt"
+    assert cluster_env.spark_kafka_options({}) == {}
+    with pytest.raises(cluster_env.MissingVariableError, match="may not contain"):
+        cluster_env.spark_kafka_options({**environ, "KAFKA_PASSWORD": 'p"w'})

@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.settings import pinned_image
+from rtap.render.runner import render
 
 PROJECT = Path(__file__).resolve().parents[2]
 WORKLOADS = ("producer", "streaming", "serving")
@@ -47,3 +48,13 @@ def test_entry_point_modules_exist(workload: str) -> None:
     module = re.search(r'"-m", "([\w.]+)"', entry)
     assert module, entry
     assert (PROJECT / module[1].replace(".", "/") / "__main__.py").is_file()
+
+
+def test_the_spark_application_runs_a_file_the_streaming_image_holds() -> None:
+    (app,) = [m for m in render(PROJECT, "dev").manifests if m["kind"] == "SparkApplication"]
+    main_file = app["spec"]["mainApplicationFile"].removeprefix("local://")
+    workdir = [args for op, args in _instructions("streaming") if op == "WORKDIR"][-1]
+    copied = [args.split() for op, args in _instructions("streaming") if op == "COPY"]
+    assert ["workloads", "./workloads"] in copied
+    relative = Path(main_file).relative_to(workdir)
+    assert (PROJECT / relative).is_file(), relative

@@ -6,7 +6,6 @@ crash) leaves ClickHouse and the dead-letter topic as if it had run once.
 
 from __future__ import annotations
 
-import os
 import time
 from collections.abc import Callable
 from datetime import datetime
@@ -16,6 +15,7 @@ import numpy as np
 import numpy.typing as npt
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.fs as pafs
 import pyarrow.parquet as pq
 import structlog
 
@@ -97,27 +97,40 @@ def event_age_seconds(events: pa.Table, at: float) -> npt.NDArray[np.float64]:
 class SessionInputStager:
     """Stages each batch's valid events, as far as sessionization needs them, as Parquet.
 
-    The sessions query reads this folder as a file stream, so events are parsed and
+    The sessions query reads this location as a file stream, so events are parsed and
     validated once, by the ingest query. A file is named after the batch's Kafka slice
-    and written atomically (a hidden temp file, then a rename); a replayed batch finds
-    its file already there and leaves it.
+    and written under a hidden temporary name, then moved into place; a replayed batch
+    finds its file already there and leaves it. The location is a local directory, or an
+    s3a:// URI in a cluster (written through pyarrow's S3 filesystem, which takes the
+    pod's IRSA credentials).
     """
 
-    def __init__(self, directory: Path) -> None:
-        self._directory = directory
-        directory.mkdir(parents=True, exist_ok=True)
+    def __init__(self, location: str | Path) -> None:
+        self._filesystem, self._base = pafs.FileSystem.from_uri(_pyarrow_uri(str(location)))
+        self._filesystem.create_dir(self._base, recursive=True)
 
     def stage(self, valid: pa.Table, token: str) -> None:
         if valid.num_rows == 0:
             return
         name = token.replace(":", "-") + ".parquet"
-        target = self._directory / name
-        if target.exists():
+        target = f"{self._base}/{name}"
+        if self._filesystem.get_file_info(target).type != pafs.FileType.NotFound:
             return
-        # Spark's file source skips names starting with "." until the rename.
-        temporary = self._directory / f".{name}.tmp"
-        pq.write_table(valid.select(list(SESSION_INPUT_COLUMNS)), temporary)
-        os.replace(temporary, target)
+        # Spark's file source skips names starting with "." until the move.
+        temporary = f"{self._base}/.{name}.tmp"
+        pq.write_table(
+            valid.select(list(SESSION_INPUT_COLUMNS)), temporary, filesystem=self._filesystem
+        )
+        self._filesystem.move(temporary, target)
+
+
+def _pyarrow_uri(location: str) -> str:
+    """pyarrow names S3 `s3://`, Hadoop `s3a://`; a plain path must be absolute."""
+    if location.startswith("s3a://"):
+        return "s3://" + location.removeprefix("s3a://")
+    if "://" in location:
+        return location
+    return Path(location).resolve().as_uri()
 
 
 class IngestBatchWriter:

@@ -28,7 +28,7 @@ from confluent_kafka import (
     TopicPartition,
 )
 
-from workloads.kafka import client_config
+from workloads.kafka import READER_GROUP_PREFIX, client_config
 
 log = structlog.get_logger(__name__)
 
@@ -214,7 +214,7 @@ def read_committed(
         client_config(
             bootstrap,
             **{
-                "group.id": f"rtap-reader-{topic}",
+                "group.id": f"{READER_GROUP_PREFIX}{topic}",
                 "enable.auto.commit": False,
                 "isolation.level": "read_committed",
                 "enable.partition.eof": True,

@@ -1,4 +1,4 @@
-"""The streaming job's I/O: Spark session, sources, foreachBatch sinks, checkpoints.
+"""The streaming job's I/O: sources, foreachBatch sinks, checkpoints.
 
 Two queries: `ingest` reads the events topic, validates, stores raw events, dead-letters
 the rest and stages valid events as Parquet; `sessions` reads the staged events and
@@ -9,12 +9,10 @@ that fails is restarted with exponential backoff.
 
 from __future__ import annotations
 
-import os
 import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -27,102 +25,21 @@ from pyspark.sql.streaming import StreamingQuery
 
 from workloads.events.model import EventLimits
 from workloads.events.spark import typed_event_schema
-from workloads.producer.generator import TrafficGenerator
-from workloads.producer.settings import ProducerSettings
+from workloads.kafka import STREAMING_GROUP_PREFIX
 from workloads.streaming.checkpoints import committed_offsets, remove_orphaned_temp_files
 from workloads.streaming.metrics import BatchRecord, PipelineMetrics
+from workloads.streaming.session import JobEnvironment, child, is_local
 from workloads.streaming.settings import StreamingSettings
 from workloads.streaming.transforms import (
     SESSION_INPUT_COLUMNS,
     parse_events,
     user_sessions,
-    valid_events,
 )
 
 log = structlog.get_logger(__name__)
 
 BatchWriter = Callable[[pa.Table, int, float], BatchRecord]
 _MAX_BACKOFF_S = 60.0
-_WARM_UP_ROWS = 5_000
-_KAFKA_SCHEMA = (
-    "key binary, value binary, topic string, partition int, offset long, timestamp timestamp"
-)
-
-
-@dataclass(frozen=True)
-class JobEnvironment:
-    """Where the job runs: broker, checkpoints, connector jars and log destination."""
-
-    bootstrap: str
-    topic: str
-    checkpoint_dir: Path
-    # Where the ingest query stages valid events for the sessions query (Parquet files).
-    session_input_dir: Path
-    connector_jars: tuple[Path, ...]
-    log_config: Path | None = None
-    log_file: Path | None = None
-    # FAIR scheduler pools named after the queries (jvm/fairscheduler.xml).
-    scheduler_pools: Path | None = None
-
-
-def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> SparkSession:
-    cores = os.cpu_count() or 2
-    java_options = ["-Xss8m"]  # query.stop() overflowed the default stack (FACTS.md)
-    if env.log_config is not None and env.log_file is not None:
-        java_options += [
-            f"-Dlog4j2.configurationFile=file:{env.log_config}",
-            f"-Drtap.log.file={env.log_file}",
-        ]
-    builder = (
-        SparkSession.builder.master(f"local[{cores}]")
-        .appName("rtap-streaming")
-        .config("spark.jars", ",".join(str(jar) for jar in env.connector_jars))
-        .config("spark.driver.memory", settings.driver_memory)
-        .config("spark.driver.extraJavaOptions", " ".join(java_options))
-        .config("spark.sql.shuffle.partitions", str(settings.shuffle_partitions or cores))
-        .config("spark.sql.session.timeZone", "UTC")
-        .config("spark.ui.enabled", "false")
-        .config("spark.ui.showConsoleProgress", "false")
-        # FAIR lets the sessions query's batches interleave with ingest instead of queueing.
-        .config("spark.scheduler.mode", "FAIR")
-        # Progress is polled every second (StreamingJob.supervise); a short history keeps
-        # each poll cheap.
-        .config("spark.sql.streaming.numRecentProgressUpdates", "20")
-    )
-    if env.scheduler_pools is not None:
-        builder = builder.config("spark.scheduler.allocation.file", f"file:{env.scheduler_pools}")
-    if settings.state_store == "rocksdb":
-        builder = builder.config(
-            "spark.sql.streaming.stateStore.providerClass",
-            "org.apache.spark.sql.execution.streaming.state.RocksDBStateStoreProvider",
-        ).config("spark.sql.streaming.stateStore.rocksdb.changelogCheckpointing.enabled", "true")
-    return builder.getOrCreate()
-
-
-def warm_up(spark: SparkSession, limits: EventLimits, settings: StreamingSettings) -> float:
-    """Run both queries' transforms once over synthetic records; returns the seconds taken.
-
-    The first micro-batch of a fresh JVM otherwise pays for class loading, JIT and code
-    generation (measured: ~10 s against ~1 s warm), which would show as a freshness spike
-    at every start and every restart after a crash.
-    """
-    started = time.perf_counter()
-    generator = TrafficGenerator(ProducerSettings(seed=0, malformed_share=0.05), limits)
-    now = time.time()
-    stamp = datetime.fromtimestamp(now, UTC)
-    rows = [
-        (record.key, record.value, "warm-up", index % 4, index, stamp)
-        for index, record in enumerate(generator.next_record(now) for _ in range(_WARM_UP_ROWS))
-    ]
-    frame = spark.createDataFrame(rows, _KAFKA_SCHEMA)
-    parse_events(frame, limits).toArrow()
-    sessions = user_sessions(
-        valid_events(parse_events(frame, limits)),
-        settings.watermark_delay_seconds,
-        settings.session_gap_seconds,
-    )
-    sessions.toArrow()
-    return time.perf_counter() - started
 
 
 @dataclass
@@ -161,17 +78,23 @@ class StreamingJob:
 
     def start(self) -> None:
         for name, state in self._queries.items():
-            checkpoint = self._env.checkpoint_dir / name
-            removed = remove_orphaned_temp_files(checkpoint)
-            if removed:
-                log.warning(
-                    "removed temp files a crash left in the checkpoint",
-                    query=name,
-                    files=[str(path) for path in removed],
-                )
-            state.end_offsets = committed_offsets(checkpoint, self._env.topic)
+            if is_local(self._env.checkpoint_root):
+                self._repair_local_checkpoint(name, state)
             query = self._launch(name, state)
             log.info("query started", query=name, id=str(query.id), resumed_from=state.end_offsets)
+
+    def _repair_local_checkpoint(self, name: str, state: _QueryState) -> None:
+        # Renames are how Spark commits checkpoint files on a local disk, and a crash
+        # between write and rename leaves debris; object stores have no such step.
+        checkpoint = Path(self._env.checkpoint_root.removeprefix("file://")) / name
+        removed = remove_orphaned_temp_files(checkpoint)
+        if removed:
+            log.warning(
+                "removed temp files a crash left in the checkpoint",
+                query=name,
+                files=[str(path) for path in removed],
+            )
+        state.end_offsets = committed_offsets(checkpoint, self._env.topic)
 
     def supervise(self) -> None:
         """Record progress, and restart any query that died with exponential backoff.
@@ -248,7 +171,10 @@ class StreamingJob:
             .option("startingOffsets", self._settings.starting_offsets)
             .option("maxOffsetsPerTrigger", str(self._settings.max_offsets_per_trigger))
             .option("failOnDataLoss", "true")
+            # The cluster's ACLs let the job's user read under this group prefix only.
+            .option("groupIdPrefix", STREAMING_GROUP_PREFIX)
             .option("kafka.fetch.max.wait.ms", str(self._settings.fetch_max_wait_ms))
+            .options(**self._env.kafka_options)
             .load()
         )
 
@@ -257,7 +183,7 @@ class StreamingJob:
         return (
             parsed.writeStream.queryName("ingest")
             .foreachBatch(_collecting(writer))
-            .option("checkpointLocation", str(self._env.checkpoint_dir / "ingest"))
+            .option("checkpointLocation", child(self._env.checkpoint_root, "ingest"))
             .trigger(processingTime=f"{self._settings.trigger_interval_ms} milliseconds")
             .start()
         )
@@ -267,7 +193,7 @@ class StreamingJob:
             self._spark.readStream.schema(session_input_schema())
             # Staged files are deleted once a committed batch has read them.
             .option("cleanSource", "delete")
-            .parquet(str(self._env.session_input_dir))
+            .parquet(self._env.session_input)
         )
         sessions = user_sessions(
             events, self._settings.watermark_delay_seconds, self._settings.session_gap_seconds
@@ -276,7 +202,7 @@ class StreamingJob:
             sessions.writeStream.queryName("sessions")
             .outputMode("append")
             .foreachBatch(_collecting(writer))
-            .option("checkpointLocation", str(self._env.checkpoint_dir / "sessions"))
+            .option("checkpointLocation", child(self._env.checkpoint_root, "sessions"))
             .trigger(processingTime=f"{self._settings.session_trigger_interval_ms} milliseconds")
             .start()
         )

@@ -135,6 +135,7 @@ def test_credentials_and_scopes(offline: Offline, api: TestClient) -> None:
 def test_rate_limit_answers_429_with_retry_after(offline: Offline) -> None:
     # A key of its own: the limit counts per key, in Redis, across app instances.
     _, key = offline.keys.create("rate limited", [Scope.EVENTS_READ])
+    _outside_the_end_of_a_minute()
     app = create_app(offline.context(rate_limit_per_minute=5))
     with offline.client(app, key=key) as api:
         statuses = [api.get("/v1/events/freshness").status_code for _ in range(5)]
@@ -147,12 +148,23 @@ def test_rate_limit_answers_429_with_retry_after(offline: Offline) -> None:
 
 def test_replicas_share_the_rate_limit_through_redis(offline: Offline) -> None:
     _, key = offline.keys.create("shared limit", [Scope.EVENTS_READ])
-    first = create_app(offline.context(rate_limit_per_minute=5))
-    second = create_app(offline.context(rate_limit_per_minute=5))
+    _outside_the_end_of_a_minute()
+    first_context = offline.context(rate_limit_per_minute=5, rate_limit_sync_seconds=10)
+    second_context = offline.context(rate_limit_per_minute=5, rate_limit_sync_seconds=10)
+    first, second = create_app(first_context), create_app(second_context)
     with offline.client(first, key=key) as one, offline.client(second, key=key) as two:
         assert [one.get("/v1/events/freshness").status_code for _ in range(3)] == [200] * 3
         assert two.get("/v1/events/freshness").status_code == 200
-        # A few sync intervals: each replica pushes its hits and reads back the total (4).
-        time.sleep(0.5)
+        # What the background syncs do every interval, done now in a known order: each
+        # replica pushes its hits to Redis and reads back the shared total (4).
+        first_context.rate_limiter.sync()
+        second_context.rate_limiter.sync()
         statuses = [two.get("/v1/events/freshness").status_code for _ in range(2)]
     assert statuses == [200, 429]  # the fifth admitted, the sixth refused
+
+
+def _outside_the_end_of_a_minute() -> None:
+    """Limits count per calendar minute: a window ending mid-test would reset them."""
+    remaining = 60 - time.time() % 60
+    if remaining < 10:
+        time.sleep(remaining + 0.5)

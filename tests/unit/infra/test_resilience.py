@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import re
 from collections.abc import Callable
 from typing import Any
@@ -12,6 +13,7 @@ import yaml
 from rtap.render.mocks import SECRET_MARKER
 from rtap.render.runner import SECRET_SIG, Rendered, render
 from tests.unit.infra.conftest import PROJECT, STACKS, with_changes
+from workloads.kafka import STREAMING_GROUP_PREFIX, dead_letter_transactional_id
 
 Render = Callable[[str], Rendered]
 
@@ -158,10 +160,62 @@ def test_existing_cluster_mode_creates_no_aws_resource() -> None:
         ("/home/ops/.kube/kind.yaml", "kind-rtap")
     ]
     (app,) = _of_kind(result, "SparkApplication")
-    assert app["spec"]["sparkConf"]["spark.sql.streaming.checkpointLocation"].startswith(
-        "s3a://rtap-checkpoints/dev"
-    )
+    assert app["spec"]["driver"]["envVars"]["RTAP_CHECKPOINT_URI"] == "s3a://rtap-checkpoints/dev"
     # Nodes of a cluster rtap did not build carry no rtap role labels to select.
     assert app["spec"]["driver"]["nodeSelector"] == {}
     (prod_app,) = _of_kind(render(PROJECT, "prod"), "SparkApplication")
     assert prod_app["spec"]["driver"]["nodeSelector"] == {"rtap.dev/role": "spark"}
+
+
+def test_kafka_users_get_only_what_their_workload_uses(rendered: Render) -> None:
+    users = {u["metadata"]["name"]: u["spec"] for u in _of_kind(rendered("prod"), "KafkaUser")}
+    assert set(users) == {"producer", "streaming", "connect", "schema-registry"}
+    for spec in users.values():
+        assert spec["authentication"] == {"type": "scram-sha-512"}
+        operations = [op for acl in spec["authorization"]["acls"] for op in acl["operations"]]
+        assert "All" not in operations
+    producer = {
+        (a["resource"]["type"], a["resource"]["name"])
+        for a in users["producer"]["authorization"]["acls"]
+    }
+    assert producer == {("topic", "events"), ("cluster", "kafka-cluster")}
+    streaming = {
+        (a["resource"]["type"], a["resource"]["name"]): a["operations"]
+        for a in users["streaming"]["authorization"]["acls"]
+    }
+    # The names the workloads really use (workloads/kafka.py), nothing wider.
+    assert streaming[("group", STREAMING_GROUP_PREFIX)] == ["Read"]
+    assert streaming[("transactionalId", dead_letter_transactional_id("events"))] == [
+        "Write",
+        "Describe",
+    ]
+    assert "Write" not in streaming[("topic", "events")]
+    (kafka,) = _of_kind(rendered("prod"), "Kafka")
+    (listener,) = kafka["spec"]["kafka"]["listeners"]
+    assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+
+
+def test_irsa_roles_trust_one_service_account_each(rendered: Render) -> None:
+    trusts = {
+        n: json.loads(i["assumeRolePolicy"])
+        for t, n, i in rendered("prod").raw
+        if t == "aws:iam/role:Role" and n.startswith("irsa-")
+    }
+    spark = trusts["irsa-spark"]["Statement"][0]
+    (condition,) = spark["Condition"].values()
+    subjects = [v for k, v in condition.items() if k.endswith(":sub")]
+    assert subjects == ["system:serviceaccount:rtap:spark"]
+    assert spark["Action"] == "sts:AssumeRoleWithWebIdentity"
+    policy = next(
+        json.loads(i["policy"])
+        for t, n, i in rendered("prod").raw
+        if t == "aws:iam/rolePolicy:RolePolicy" and n == "irsa-spark"
+    )
+    actions = {a for s in policy["Statement"] for a in s["Action"]}
+    assert actions == {
+        "s3:ListBucket",
+        "s3:GetBucketLocation",
+        "s3:GetObject",
+        "s3:PutObject",
+        "s3:DeleteObject",
+    }

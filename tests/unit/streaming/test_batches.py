@@ -8,6 +8,7 @@ import pyarrow.parquet as pq
 
 from workloads.streaming.batches import (
     SessionInputStager,
+    _pyarrow_uri,
     dead_letters_of,
     event_age_seconds,
     raw_rows,
@@ -91,3 +92,12 @@ def test_null_property_values_are_dropped_before_storage() -> None:
     assert rows["properties"].to_pylist() == [[("page", "/")], [("page", "/x")], None]
     clean = pa.chunked_array([pa.array([[("a", "b")]], pa.map_(pa.string(), pa.string()))])
     assert without_null_values(clean) is clean  # no copy without nulls
+
+
+def test_staging_locations_may_be_uris(tmp_path: Path) -> None:
+    stager = SessionInputStager((tmp_path / "by-uri").as_uri())
+    stager.stage(_valid(2), "events_raw:uri")
+    assert (tmp_path / "by-uri" / "events_raw-uri.parquet").is_file()
+    # Hadoop's s3a:// is pyarrow's s3://; plain paths become absolute file URIs.
+    assert _pyarrow_uri("s3a://bucket/rtap/session-input") == "s3://bucket/rtap/session-input"
+    assert _pyarrow_uri("relative/dir").startswith("file:///")

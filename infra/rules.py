@@ -1,0 +1,110 @@
+"""Rules across settings sections: what no stack may deploy, and what prod must survive.
+
+Each message starts with the key to change, so `pulumi up` and `rtap render` can print
+it as is.
+"""
+
+from __future__ import annotations
+
+from infra.settings import DeploymentSettings
+
+
+def rule_violations(s: DeploymentSettings) -> list[str]:
+    """Rules across sections, each message starting with the key to change."""
+    return [*_placement_rules(s), *_kafka_rules(s), *_clickhouse_rules(s), *_prod_rules(s)]
+
+
+def _placement_rules(s: DeploymentSettings) -> list[str]:
+    found = []
+    if s.cluster.mode == "eks":
+        outside = [z for z in s.cluster.zones if not z.startswith(s.network.region)]
+        if outside:
+            found.append(f"rtap:cluster.zones: {outside} are outside rtap:network.region")
+    if s.cluster.mode == "existing" and not s.spark.checkpoint_uri:
+        found.append(
+            "rtap:spark.checkpointUri: required with cluster.mode existing "
+            "(eks mode creates a bucket)"
+        )
+    return found
+
+
+def _kafka_rules(s: DeploymentSettings) -> list[str]:
+    found = []
+    zones = len(s.cluster.zones)
+    kafka, cluster = s.kafka, s.kafka_cluster
+    if kafka.replication_factor < kafka.min_insync_replicas + 1:
+        found.append(
+            f"rtap:kafka.replicationFactor: {kafka.replication_factor} replicas with "
+            f"minInsyncReplicas {kafka.min_insync_replicas} stop writes when one broker is "
+            f"down; use at least {kafka.min_insync_replicas + 1}"
+        )
+    if cluster.brokers < kafka.replication_factor:
+        found.append(
+            f"rtap:kafkaCluster.brokers: {cluster.brokers} brokers cannot hold "
+            f"{kafka.replication_factor} replicas (rtap:kafka.replicationFactor)"
+        )
+    if cluster.brokers % zones:
+        found.append(
+            f"rtap:kafkaCluster.brokers: {cluster.brokers} do not spread over {zones} zones"
+        )
+    if cluster.controllers % 2 == 0:
+        found.append("rtap:kafkaCluster.controllers: a KRaft quorum needs an odd number")
+    if cluster.controllers > zones and cluster.controllers % zones:
+        found.append(
+            f"rtap:kafkaCluster.controllers: {cluster.controllers} do not spread over {zones} zones"
+        )
+    return found
+
+
+def _clickhouse_rules(s: DeploymentSettings) -> list[str]:
+    found = []
+    zones = len(s.cluster.zones)
+    ch = s.clickhouse_cluster
+    if ch.replicas > zones:
+        found.append(
+            f"rtap:clickhouseCluster.replicas: {ch.replicas} replicas of a shard need as many "
+            f"zones (rtap:cluster.zones has {zones})"
+        )
+    if ch.keeper_replicas > zones:
+        found.append(
+            f"rtap:clickhouseCluster.keeperReplicas: one member per zone, but only {zones} zones"
+        )
+    return found
+
+
+# What prod must survive: the loss of one zone, or of any one node, without losing
+# writes or data. Each minimum names the setting that falls short.
+PROD_MINIMUMS: tuple[tuple[str, str, int, str], ...] = (
+    ("rtap:cluster.zones", "zones", 3, "to survive losing one"),
+    ("rtap:kafkaCluster.controllers", "controllers", 3, "a KRaft quorum that survives one loss"),
+    ("rtap:kafka.minInsyncReplicas", "min_isr", 2, "no acknowledged write on a single disk"),
+    ("rtap:clickhouseCluster.replicas", "ch_replicas", 2, "a replica outside the failed zone"),
+    ("rtap:clickhouseCluster.keeperReplicas", "keepers", 3, "a Keeper quorum of 3"),
+    ("rtap:redis.replicas", "redis", 3, "a Sentinel quorum of 2 survives one loss"),
+    ("rtap:servingDeployment.minReplicas", "api", 2, "an API replica in another zone"),
+)
+
+
+def _prod_rules(s: DeploymentSettings) -> list[str]:
+    if not s.is_prod:
+        return []
+    actual = {
+        "zones": len(s.cluster.zones),
+        "controllers": s.kafka_cluster.controllers,
+        "min_isr": s.kafka.min_insync_replicas,
+        "ch_replicas": s.clickhouse_cluster.replicas,
+        "keepers": s.clickhouse_cluster.keeper_replicas,
+        "redis": s.redis.replicas,
+        "api": s.serving_deployment.min_replicas,
+    }
+    found = [
+        f"{key}: prod needs at least {minimum} ({why}); the stack has {actual[name]}"
+        for key, name, minimum, why in PROD_MINIMUMS
+        if actual[name] < minimum
+    ]
+    if s.cluster.mode == "eks" and s.network.nat_gateways != "perZone":
+        found.append(
+            "rtap:network.natGateways: prod needs perZone, so a zone outage leaves the "
+            "other zones their egress"
+        )
+    return found

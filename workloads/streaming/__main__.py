@@ -1,0 +1,92 @@
+"""The streaming job as a SparkApplication's driver runs it (`mainApplicationFile`).
+
+spark-submit has set up the session (master, jars, memory, S3 access). This reads the
+stack settings from $RTAP_SETTINGS_FILE, endpoints and credentials from the environment
+(workloads/cluster_env.py) and the checkpoint location from $RTAP_CHECKPOINT_URI
+(s3a://…), then runs both queries until SIGTERM, restarting a failed query with backoff.
+The Spark operator restarts the driver itself if it dies; it resumes from the
+checkpoints, and the idempotent sinks make the replay harmless.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import sys
+import threading
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import clickhouse_connect
+import structlog
+
+from rtap.logs import configure_logging
+from rtap.settings import SETTINGS_FILE_VARIABLE, SettingsError, load_settings_file
+from workloads.cluster_env import (
+    MissingVariableError,
+    kafka_security,
+    redis_url,
+    required,
+    spark_kafka_options,
+)
+from workloads.redis_client import connect_redis
+from workloads.storage.data_version import DataVersion
+from workloads.streaming.assembly import build_streaming_job, start_dead_letters
+from workloads.streaming.metrics import PipelineMetrics
+from workloads.streaming.session import JobEnvironment, attach_cluster_session, child, warm_up
+
+log = structlog.get_logger(__name__)
+
+
+def main(environ: Mapping[str, str] = os.environ) -> int:
+    try:
+        settings = load_settings_file(Path(required(environ, SETTINGS_FILE_VARIABLE)))
+        root = required(environ, "RTAP_CHECKPOINT_URI")
+        env = JobEnvironment(
+            bootstrap=required(environ, "KAFKA_BOOTSTRAP"),
+            topic=settings.kafka.events_topic,
+            checkpoint_root=child(root, "checkpoints"),
+            session_input=child(root, "session-input"),
+            kafka_options=spark_kafka_options(environ),
+        )
+        clickhouse: Any = clickhouse_connect.get_client(
+            dsn=required(environ, "CLICKHOUSE_DSN"),
+            password=environ.get("CLICKHOUSE_PASSWORD", ""),
+        )
+        versions = redis_url(environ)
+        security = kafka_security(environ)
+    except (MissingVariableError, SettingsError) as exc:
+        log.error("cannot start the streaming job", error=str(exc))
+        return 2
+    if versions is None:
+        log.error("cannot start the streaming job", error="REDIS_SENTINELS is not set")
+        return 2
+    dead_letters = start_dead_letters(env.bootstrap, settings.kafka, security)
+    spark = attach_cluster_session(settings.streaming, int(environ.get("EXECUTOR_CORES", "2")))
+    log.info("spark warmed up", seconds=warm_up(spark, settings.events, settings.streaming))
+    job = build_streaming_job(
+        spark,
+        settings=settings.streaming,
+        limits=settings.events,
+        env=env,
+        clickhouse=clickhouse,
+        database=settings.clickhouse.database,
+        dead_letters=dead_letters,
+        version=DataVersion(connect_redis(versions, socket_timeout=0.5)),
+        metrics=PipelineMetrics(),
+    )
+    stop = threading.Event()
+    signal.signal(signal.SIGTERM, lambda *_: stop.set())
+    job.start()
+    log.info("streaming job running", checkpoints=env.checkpoint_root)
+    while not stop.wait(1.0):
+        job.supervise()
+    job.stop()
+    dead_letters.close()
+    return 0
+
+
+if __name__ == "__main__":
+    configure_logging()
+    sys.exit(main())
