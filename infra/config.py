@@ -61,7 +61,7 @@ def load_settings(config: pulumi.Config | None = None) -> DeploymentSettings:
         value = merge(defaults.get(key), stack_value)
         if value is not None:
             values[key] = value
-    _reject_unknown_keys(defaults)
+    _reject_unknown_keys()
     try:
         settings = DeploymentSettings.model_validate(values)
     except ValidationError as exc:
@@ -83,7 +83,7 @@ def _read(config: pulumi.Config, key: str) -> Any:
         return raw
 
 
-def _reject_unknown_keys(defaults: Mapping[str, Any]) -> None:
+def _reject_unknown_keys() -> None:
     # A misspelt section would otherwise be ignored and its defaults deployed.
     prefix = f"{NAMESPACE}:"
     known = {field.alias or name for name, field in DeploymentSettings.model_fields.items()}

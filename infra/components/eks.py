@@ -40,33 +40,7 @@ class EksCluster(pulumi.ComponentResource):
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
         s = args.settings
-        control_role = aws.iam.Role(
-            "control-plane", assume_role_policy=iam.service_trust("eks.amazonaws.com"), opts=child
-        )
-        aws.iam.RolePolicyAttachment(
-            "control-plane",
-            role=control_role.name,
-            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
-            opts=child,
-        )
-        subnets = [sn.id for sn in args.network.private_subnets + args.network.public_subnets]
-        self.cluster = aws.eks.Cluster(
-            "eks",
-            name=args.cluster_name,
-            version=s.cluster.kubernetes_version,
-            role_arn=control_role.arn,
-            vpc_config={
-                "subnet_ids": subnets,
-                "endpoint_private_access": True,
-                "endpoint_public_access": True,
-            },
-            access_config={
-                "authentication_mode": "API",
-                "bootstrap_cluster_creator_admin_permissions": True,
-            },
-            enabled_cluster_log_types=["api", "audit", "authenticator"],
-            opts=child,
-        )
+        self.cluster = self._control_plane(child)
         self.oidc = aws.iam.OpenIdConnectProvider(
             "oidc",
             url=self.cluster.identities[0].oidcs[0].issuer,
@@ -97,6 +71,38 @@ class EksCluster(pulumi.ComponentResource):
                 "endpoint": self.cluster.endpoint,
                 "checkpointUri": self.checkpoint_uri,
             }
+        )
+
+    def _control_plane(self, child: pulumi.ResourceOptions) -> aws.eks.Cluster:
+        """The control plane, reachable from the VPC and (authenticated) from outside."""
+        args = self._args
+        s = args.settings
+        control_role = aws.iam.Role(
+            "control-plane", assume_role_policy=iam.service_trust("eks.amazonaws.com"), opts=child
+        )
+        aws.iam.RolePolicyAttachment(
+            "control-plane",
+            role=control_role.name,
+            policy_arn="arn:aws:iam::aws:policy/AmazonEKSClusterPolicy",
+            opts=child,
+        )
+        subnets = [sn.id for sn in args.network.private_subnets + args.network.public_subnets]
+        return aws.eks.Cluster(
+            "eks",
+            name=args.cluster_name,
+            version=s.cluster.kubernetes_version,
+            role_arn=control_role.arn,
+            vpc_config={
+                "subnet_ids": subnets,
+                "endpoint_private_access": True,
+                "endpoint_public_access": True,
+            },
+            access_config={
+                "authentication_mode": "API",
+                "bootstrap_cluster_creator_admin_permissions": True,
+            },
+            enabled_cluster_log_types=["api", "audit", "authenticator"],
+            opts=child,
         )
 
     def _node_groups(self, child: pulumi.ResourceOptions) -> list[aws.eks.NodeGroup]:

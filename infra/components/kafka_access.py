@@ -169,19 +169,7 @@ class KafkaAccess(pulumi.ComponentResource):
         s = self._args.settings
         ns = self._args.namespace
         version = kube.image_tag(s.kafka_cluster.schema_registry_image)
-        env = [
-            {"name": "APICURIO_STORAGE_KIND", "value": "kafkasql"},
-            {"name": "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS", "value": BOOTSTRAP_TLS},
-            {"name": "APICURIO_KAFKASQL_TOPIC", "value": REGISTRY_TOPIC},
-            {"name": "APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL", "value": "SASL_SSL"},
-            {"name": "APICURIO_KAFKA_COMMON_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
-            kube.secret_env("APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG", REGISTRY, "sasl.jaas.config"),
-            {"name": "APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_TYPE", "value": "PEM"},
-            {
-                "name": "APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_LOCATION",
-                "value": "/etc/kafka-ca/ca.crt",
-            },
-        ]
+        env = _registry_env()
         probe = {"httpGet": {"path": "/health/ready", "port": 8080}, "periodSeconds": 10}
         deployment = k8s.apps.v1.Deployment(
             REGISTRY,
@@ -235,3 +223,20 @@ class KafkaAccess(pulumi.ComponentResource):
         )
         kube.disruption_budget(REGISTRY, ns, "schema-registry", self)
         return deployment
+
+
+def _registry_env() -> list[kube.Json]:
+    """Apicurio stores schemas in a Kafka topic, logging in as its own SCRAM user."""
+    return [
+        {"name": "APICURIO_STORAGE_KIND", "value": "kafkasql"},
+        {"name": "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS", "value": BOOTSTRAP_TLS},
+        {"name": "APICURIO_KAFKASQL_TOPIC", "value": REGISTRY_TOPIC},
+        {"name": "APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL", "value": "SASL_SSL"},
+        {"name": "APICURIO_KAFKA_COMMON_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
+        kube.secret_env("APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG", REGISTRY, "sasl.jaas.config"),
+        {"name": "APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_TYPE", "value": "PEM"},
+        {
+            "name": "APICURIO_KAFKA_COMMON_SSL_TRUSTSTORE_LOCATION",
+            "value": "/etc/kafka-ca/ca.crt",
+        },
+    ]

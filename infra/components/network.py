@@ -44,72 +44,91 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         igw = aws.ec2.InternetGateway("igw", vpc_id=self.vpc.id, tags=tags, opts=child)
-        public_rt = aws.ec2.RouteTable(
+        self._public_routes = aws.ec2.RouteTable(
             "public",
             vpc_id=self.vpc.id,
             routes=[{"cidr_block": "0.0.0.0/0", "gateway_id": igw.id}],
             tags=tags,
             opts=child,
         )
+        self._tags, self._child = tags, child
         public_blocks, private_blocks = subnet_blocks(s.network.vpc_cidr, len(s.cluster.zones))
         self.public_subnets: list[aws.ec2.Subnet] = []
         self.private_subnets: list[aws.ec2.Subnet] = []
-        nat_gateways: list[aws.ec2.NatGateway] = []
+        self._nat_gateways: list[aws.ec2.NatGateway] = []
         private_route_tables = []
         for index, zone in enumerate(s.cluster.zones):
-            public = aws.ec2.Subnet(
-                f"public-{zone}",
-                vpc_id=self.vpc.id,
-                cidr_block=public_blocks[index],
-                availability_zone=zone,
-                map_public_ip_on_launch=False,
-                tags={**tags, "kubernetes.io/role/elb": "1", "Name": f"public-{zone}"},
-                opts=child,
+            public = self._public_subnet(zone, public_blocks[index])
+            if s.network.nat_gateways == "perZone" or not self._nat_gateways:
+                self._nat_gateway(zone, public)
+            # Each zone egresses through its own NAT when there is one per zone.
+            private_route_tables.append(
+                self._private_subnet(zone, private_blocks[index], self._nat_gateways[-1])
             )
-            aws.ec2.RouteTableAssociation(
-                f"public-{zone}", subnet_id=public.id, route_table_id=public_rt.id, opts=child
-            )
-            self.public_subnets.append(public)
-            if s.network.nat_gateways == "perZone" or not nat_gateways:
-                eip = aws.ec2.Eip(f"nat-{zone}", domain="vpc", tags=tags, opts=child)
-                nat_gateways.append(
-                    aws.ec2.NatGateway(
-                        f"nat-{zone}",
-                        subnet_id=public.id,
-                        allocation_id=eip.id,
-                        tags=tags,
-                        opts=child,
-                    )
-                )
-            private = aws.ec2.Subnet(
-                f"private-{zone}",
-                vpc_id=self.vpc.id,
-                cidr_block=private_blocks[index],
-                availability_zone=zone,
-                tags={**tags, "kubernetes.io/role/internal-elb": "1", "Name": f"private-{zone}"},
-                opts=child,
-            )
-            route_table = aws.ec2.RouteTable(
-                f"private-{zone}",
-                vpc_id=self.vpc.id,
-                # Each zone egresses through its own NAT when there is one per zone.
-                routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat_gateways[-1].id}],
-                tags=tags,
-                opts=child,
-            )
-            aws.ec2.RouteTableAssociation(
-                f"private-{zone}", subnet_id=private.id, route_table_id=route_table.id, opts=child
-            )
-            private_route_tables.append(route_table)
-            self.private_subnets.append(private)
         self._endpoints(s.network.region, private_route_tables, tags, child)
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,
                 "privateSubnetIds": [sn.id for sn in self.private_subnets],
-                "natGateways": len(nat_gateways),
+                "natGateways": len(self._nat_gateways),
             }
         )
+
+    def _public_subnet(self, zone: str, block: str) -> aws.ec2.Subnet:
+        public = aws.ec2.Subnet(
+            f"public-{zone}",
+            vpc_id=self.vpc.id,
+            cidr_block=block,
+            availability_zone=zone,
+            map_public_ip_on_launch=False,
+            tags={**self._tags, "kubernetes.io/role/elb": "1", "Name": f"public-{zone}"},
+            opts=self._child,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"public-{zone}",
+            subnet_id=public.id,
+            route_table_id=self._public_routes.id,
+            opts=self._child,
+        )
+        self.public_subnets.append(public)
+        return public
+
+    def _nat_gateway(self, zone: str, public: aws.ec2.Subnet) -> None:
+        eip = aws.ec2.Eip(f"nat-{zone}", domain="vpc", tags=self._tags, opts=self._child)
+        self._nat_gateways.append(
+            aws.ec2.NatGateway(
+                f"nat-{zone}",
+                subnet_id=public.id,
+                allocation_id=eip.id,
+                tags=self._tags,
+                opts=self._child,
+            )
+        )
+
+    def _private_subnet(self, zone: str, block: str, nat: aws.ec2.NatGateway) -> aws.ec2.RouteTable:
+        private = aws.ec2.Subnet(
+            f"private-{zone}",
+            vpc_id=self.vpc.id,
+            cidr_block=block,
+            availability_zone=zone,
+            tags={**self._tags, "kubernetes.io/role/internal-elb": "1", "Name": f"private-{zone}"},
+            opts=self._child,
+        )
+        route_table = aws.ec2.RouteTable(
+            f"private-{zone}",
+            vpc_id=self.vpc.id,
+            routes=[{"cidr_block": "0.0.0.0/0", "nat_gateway_id": nat.id}],
+            tags=self._tags,
+            opts=self._child,
+        )
+        aws.ec2.RouteTableAssociation(
+            f"private-{zone}",
+            subnet_id=private.id,
+            route_table_id=route_table.id,
+            opts=self._child,
+        )
+        self.private_subnets.append(private)
+        return route_table
 
     def _endpoints(
         self,

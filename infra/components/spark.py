@@ -79,11 +79,13 @@ class Spark(pulumi.ComponentResource):
         # The job keeps its checkpoints and staged session input under this URI.
         self.register_outputs({"application": APPLICATION, "checkpoints": args.checkpoint_uri})
 
-    def _spec(self) -> kube.Json:
+    def _pod_common(self) -> kube.Json:
+        """What the driver and the executors share: identity, placement, settings and
+        credentials (from Secrets)."""
         settings = self._args.settings
         s = settings.spark
         pod_labels = kube.labels(APPLICATION, "streaming", s.spark_version)
-        common = {
+        return {
             "labels": pod_labels,
             "serviceAccount": SERVICE_ACCOUNT,
             "tolerations": kube.role_tolerations("spark"),
@@ -109,6 +111,11 @@ class Spark(pulumi.ComponentResource):
                 {"name": CLUSTER_CA_SECRET, "path": "/etc/kafka-ca", "secretType": "Generic"}
             ],
         }
+
+    def _spec(self) -> kube.Json:
+        settings = self._args.settings
+        s = settings.spark
+        common = self._pod_common()
         return {
             "type": "Python",
             "pythonVersion": "3",
