@@ -1,6 +1,6 @@
 # The README's two commands are `make up` and `make test`. Both set everything up first:
 # the virtual environment and Python packages, the JVM jars (Maven, from jvm/*/pom.xml)
-# and the Debian packages (java, maven, redis-server) when they are missing.
+# and the Debian packages (java, maven, redis-server, chromium, openssl) when missing.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
