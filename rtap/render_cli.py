@@ -44,6 +44,12 @@ def render_command(stack: Stack = "dev", out: Out = None, include: Include = Non
     stateful workload. Exits 1 on any validation error (each names the object and the
     field) and 2 on invalid stack config (naming the key).
     """
+    if stack == "local":
+        console.print(
+            "[bold red]error:[/] the local stack is the embedded platform (`rtap up`), not a "
+            "deployment; render dev, staging, prod or a stack of your own"
+        )
+        raise typer.Exit(2)
     project_dir = find_project_dir()
     try:
         rendered = render(project_dir, stack)

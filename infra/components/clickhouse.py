@@ -42,20 +42,20 @@ class ClickHouse(pulumi.ComponentResource):
         super().__init__("rtap:clickhouse:ClickHouse", name, None, opts)
         self._args = args
         s = args.settings.clickhouse_cluster
-        self.operator = k8s.helm.v3.Release(
+        self.operator = kube.operator_release(
             "clickhouse-operator",
-            name="clickhouse-operator",
-            chart="altinity-clickhouse-operator",
-            version=s.operator_chart_version,
-            repository_opts={"repo": "https://docs.altinity.com/clickhouse-operator/"},
-            namespace=OPERATOR_NAMESPACE,
-            create_namespace=True,
-            values={
+            kube.Chart(
+                "altinity-clickhouse-operator",
+                "https://docs.altinity.com/clickhouse-operator/",
+                s.operator_chart_version,
+            ),
+            OPERATOR_NAMESPACE,
+            {
                 "operator": {"resources": kube.size("100m", "256Mi", "500m", "256Mi")},
                 "metrics": {"resources": kube.size("50m", "128Mi", "250m", "128Mi")},
                 "configs": {"files": {"config.yaml": {"watch": {"namespaces": [args.namespace]}}}},
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
         )
         self.credentials, _ = kube.generated_secret(
             CREDENTIALS, args.namespace, "clickhouse", USERS, self

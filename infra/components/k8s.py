@@ -191,3 +191,29 @@ def settings_mount() -> tuple[Json, Json, Json]:
         {"name": "settings", "configMap": {"name": SETTINGS_CONFIG_MAP}},
         {"name": "settings", "mountPath": SETTINGS_DIR, "readOnly": True},
     )
+
+
+@dataclass(frozen=True)
+class Chart:
+    """An operator's Helm chart: where it comes from and the version the stack pins."""
+
+    name: str
+    repository: str
+    version: str
+
+
+def operator_release(
+    name: str, chart: Chart, namespace: str, values: Json, parent: pulumi.Resource
+) -> k8s.helm.v3.Release:
+    """An operator installed from its chart into a namespace of its own."""
+    return k8s.helm.v3.Release(
+        name,
+        name=name,
+        chart=chart.name,
+        version=chart.version,
+        repository_opts={"repo": chart.repository},
+        namespace=namespace,
+        create_namespace=True,
+        values=values,
+        opts=pulumi.ResourceOptions(parent=parent),
+    )

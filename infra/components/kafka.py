@@ -40,22 +40,19 @@ class Kafka(pulumi.ComponentResource):
         super().__init__("rtap:kafka:Kafka", name, None, opts)
         self._args = args
         s = args.settings
-        self.operator = k8s.helm.v3.Release(
+        self.operator = kube.operator_release(
             "strimzi-operator",
-            name="strimzi-operator",
-            chart="strimzi-kafka-operator",
-            version=s.kafka_cluster.operator_chart_version,
-            repository_opts={"repo": "https://strimzi.io/charts/"},
-            namespace=OPERATOR_NAMESPACE,
-            create_namespace=True,
-            values={
+            kube.Chart(
+                "strimzi-kafka-operator",
+                "https://strimzi.io/charts/",
+                s.kafka_cluster.operator_chart_version,
+            ),
+            OPERATOR_NAMESPACE,
+            {
                 "watchNamespaces": [args.namespace],
-                "resources": {
-                    "requests": {"cpu": "200m", "memory": "384Mi"},
-                    "limits": {"cpu": "1", "memory": "384Mi"},
-                },
+                "resources": kube.size("200m", "384Mi", "1", "384Mi"),
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
         )
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator])
         metrics = k8s.core.v1.ConfigMap(

@@ -42,15 +42,15 @@ class Spark(pulumi.ComponentResource):
         self._args = args
         s = args.settings.spark
         annotations = {"eks.amazonaws.com/role-arn": args.role_arn} if args.role_arn else {}
-        self.operator = k8s.helm.v3.Release(
+        self.operator = kube.operator_release(
             "spark-operator",
-            name="spark-operator",
-            chart="spark-operator",
-            version=s.operator_chart_version,
-            repository_opts={"repo": "https://kubeflow.github.io/spark-operator"},
-            namespace=OPERATOR_NAMESPACE,
-            create_namespace=True,
-            values={
+            kube.Chart(
+                "spark-operator",
+                "https://kubeflow.github.io/spark-operator",
+                s.operator_chart_version,
+            ),
+            OPERATOR_NAMESPACE,
+            {
                 "spark": {
                     "jobNamespaces": [args.namespace],
                     "serviceAccount": {
@@ -66,7 +66,7 @@ class Spark(pulumi.ComponentResource):
                 },
                 "prometheus": {"metrics": {"enable": True}},
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            self,
         )
         self.application = k8s.apiextensions.CustomResource(
             "streaming-application",

@@ -10,12 +10,20 @@ import yaml
 
 from rtap.render.runner import Rendered
 
+MARKER = "# Rendered by `rtap render"
+
 
 def write(rendered: Rendered, out: Path) -> list[Path]:
-    """One YAML file per namespace of objects (in declaration order), one per release."""
+    """One YAML file per namespace of objects (in declaration order), one per release.
+
+    Files an earlier render left in `out` go first (only those: each starts with MARKER),
+    so a release or namespace the program dropped does not linger."""
     out.mkdir(parents=True, exist_ok=True)
     for stale in out.glob("*.yaml"):
-        stale.unlink()
+        with stale.open() as handle:
+            if handle.readline().startswith(MARKER):
+                stale.unlink()
+    header = f"{MARKER} --stack {rendered.stack}`: what the Pulumi program declares.\n"
     by_namespace: dict[str, list[dict[str, Any]]] = {}
     for obj in rendered.manifests:
         namespace = obj.get("metadata", {}).get("namespace") or "cluster-scoped"
@@ -23,11 +31,11 @@ def write(rendered: Rendered, out: Path) -> list[Path]:
     written = []
     for namespace, objects in by_namespace.items():
         path = out / f"{namespace}.yaml"
-        path.write_text(yaml.safe_dump_all(objects, sort_keys=False))
+        path.write_text(header + yaml.safe_dump_all(objects, sort_keys=False))
         written.append(path)
     for release in rendered.helm_releases:
         path = out / f"helm-{release['name']}.yaml"
-        path.write_text(yaml.safe_dump(release, sort_keys=False))
+        path.write_text(header + yaml.safe_dump(release, sort_keys=False))
         written.append(path)
     return written
 
