@@ -24,7 +24,7 @@ CLUSTER_CA_SECRET = f"{CLUSTER}-cluster-ca-cert"
 OPERATOR_NAMESPACE = "strimzi"
 _STRIMZI = "kafka.strimzi.io/v1"
 _HOUR_MS = 3_600_000
-# Consumers read from a replica in their own zone: no cross-zone fetch traffic.
+# Lets a consumer that names its zone (client.rack) fetch from a replica there.
 RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 
 
