@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 import filecmp
+import hashlib
 from pathlib import Path
 from typing import Any
 
@@ -114,23 +115,24 @@ def test_bad_stack_config_exits_2_naming_the_key(tmp_path: Path) -> None:
     assert "rtap:cluster.zones: prod needs at least 3" in result.output
 
 
+def test_the_vendored_crd_schemas_are_unedited_copies() -> None:
+    # SHA256SUMS was written when the schemas were copied from ../shared/crd-schemas.
+    listed = {}
+    for line in (VENDORED_SCHEMAS / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        listed[name.removeprefix("./")] = digest
+    present = {
+        str(path.relative_to(VENDORED_SCHEMAS)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in VENDORED_SCHEMAS.rglob("*.json")
+    }
+    assert len(present) >= 25
+    assert present == listed
+
+
 def test_the_vendored_crd_schemas_are_the_shared_ones() -> None:
     if not SHARED_SCHEMAS.is_dir():
         pytest.skip(f"no {SHARED_SCHEMAS} beside this checkout to compare with")
-    comparison = filecmp.dircmp(VENDORED_SCHEMAS, SHARED_SCHEMAS)
+    comparison = filecmp.dircmp(VENDORED_SCHEMAS, SHARED_SCHEMAS, ignore=["SHA256SUMS"])
     assert not comparison.left_only and not comparison.right_only and not comparison.diff_files
     for sub in comparison.subdirs.values():
         assert not sub.left_only and not sub.right_only and not sub.diff_files
-
-
-def test_render_replaces_its_own_files_and_leaves_others(tmp_path: Path) -> None:
-    mine = tmp_path / "helm-dropped-release.yaml"
-    mine.write_text("# Rendered by `rtap render --stack dev`: stale\nname: dropped\n")
-    theirs = tmp_path / "values.yaml"
-    theirs.write_text("kept: true\n")
-    assert _render("--stack", "dev", "--out", str(tmp_path)).exit_code == 0
-    assert not mine.exists()
-    assert theirs.read_text() == "kept: true\n"
-    assert (
-        (tmp_path / "rtap.yaml").read_text().startswith("# Rendered by `rtap render --stack dev`")
-    )
