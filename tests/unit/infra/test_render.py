@@ -136,3 +136,16 @@ def test_the_vendored_crd_schemas_are_the_shared_ones() -> None:
     assert not comparison.left_only and not comparison.right_only and not comparison.diff_files
     for sub in comparison.subdirs.values():
         assert not sub.left_only and not sub.right_only and not sub.diff_files
+
+
+def test_render_replaces_its_own_files_and_leaves_others(tmp_path: Path) -> None:
+    mine = tmp_path / "helm-dropped-release.yaml"
+    mine.write_text("# Rendered by `rtap render --stack dev`: stale\nname: dropped\n")
+    theirs = tmp_path / "values.yaml"
+    theirs.write_text("kept: true\n")
+    assert _render("--stack", "dev", "--out", str(tmp_path)).exit_code == 0
+    assert not mine.exists()
+    assert theirs.read_text() == "kept: true\n"
+    assert (
+        (tmp_path / "rtap.yaml").read_text().startswith("# Rendered by `rtap render --stack dev`")
+    )
