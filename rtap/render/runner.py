@@ -19,7 +19,6 @@ SECRET_SIG = "4dabf18193072939515e22adb298388d"
 REDACTED = "<secret>"
 _K8S_PREFIX = "kubernetes:"
 _HELM_RELEASE = "kubernetes:helm.sh/v3:Release"
-_KEEP_AS_IS = ("pulumi:providers:", _HELM_RELEASE)
 
 
 # Runs a function as a Pulumi program under the mocks and waits for every registration.
@@ -96,7 +95,7 @@ def _collect(stack: str, mocks: RecordingMocks) -> Rendered:
         rendered.raw.append((item.type, item.name, item.inputs))
         if item.type == _HELM_RELEASE:
             rendered.helm_releases.append(_release(item.inputs))
-        elif item.type.startswith(_K8S_PREFIX) and not item.type.startswith(_KEEP_AS_IS):
+        elif item.type.startswith(_K8S_PREFIX):
             rendered.manifests.append(plain(item.inputs))
         else:
             rendered.other.append((item.type, item.name))
