@@ -35,6 +35,9 @@ class _Window:
     start: int  # epoch seconds, a multiple of the window length
     shared: int = 0  # the total Redis last reported, all replicas included
     pending: int = 0  # hits admitted here and not pushed yet
+    # Hits on their way to Redis: counted until its answer (which includes them) arrives,
+    # or a request during a sync would see neither and be admitted over the limit.
+    pushing: int = 0
 
 
 class RateLimiter:
@@ -56,7 +59,7 @@ class RateLimiter:
             window = self._windows.get(caller)
             if window is None or window.start != start:
                 window = self._windows[caller] = _Window(start)
-            if window.shared + window.pending >= self._limit:
+            if window.shared + window.pushing + window.pending >= self._limit:
                 return max(1, math.ceil(start + _WINDOW_S - now))
             window.pending += 1
         return None
@@ -72,8 +75,10 @@ class RateLimiter:
             batch = [
                 (caller, w.start, w.pending) for caller, w in self._windows.items() if w.pending
             ]
-            for caller, _, _ in batch:
-                self._windows[caller].pending = 0
+            for caller, _, hits in batch:
+                counted = self._windows[caller]
+                counted.pending -= hits
+                counted.pushing += hits
         if not batch:
             return
         pipeline = self._client.pipeline(transaction=False)
@@ -88,16 +93,18 @@ class RateLimiter:
             self._restore(batch)
             return
         with self._lock:
-            for (caller, start, _), total in zip(batch, totals, strict=True):
+            for (caller, start, hits), total in zip(batch, totals, strict=True):
                 window = self._windows.get(caller)
                 if window is not None and window.start == start:
                     window.shared = max(window.shared, int(total))
+                    window.pushing -= hits
 
     def _restore(self, batch: list[tuple[str, int, int]]) -> None:
         with self._lock:
             for caller, start, hits in batch:
                 window = self._windows.get(caller)
                 if window is not None and window.start == start:
+                    window.pushing -= hits
                     window.pending += hits
 
     def _sync_forever(self) -> None:
