@@ -29,6 +29,8 @@ INSTANCE_TYPE = (
 _REPOSITORY = re.compile(r"^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._/-][a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+# A release number: charts, Kafka, Spark.
+VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$"
 JVM_MEMORY = r"^[0-9]+[kmg]$"
 
@@ -128,8 +130,8 @@ class ImageSettings(SettingsModel):
 
 
 class KafkaClusterSettings(SettingsModel):
-    operator_chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
-    kafka_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    operator_chart_version: str = Field(pattern=VERSION)
+    kafka_version: str = Field(pattern=VERSION)
     controllers: int = Field(ge=1, le=9)
     brokers: int = Field(ge=1, le=100)
     broker_storage_gib: int = Field(ge=1)
@@ -147,7 +149,7 @@ class KafkaClusterSettings(SettingsModel):
 
 
 class ClickHouseClusterSettings(SettingsModel):
-    operator_chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    operator_chart_version: str = Field(pattern=VERSION)
     server_image: str
     keeper_image: str
     shards: int = Field(ge=1, le=64)
@@ -170,7 +172,7 @@ class ClickHouseClusterSettings(SettingsModel):
 
 
 class RedisSettings(SettingsModel):
-    chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    chart_version: str = Field(pattern=VERSION)
     replicas: int = Field(ge=1, le=9)
     persistence: bool
     storage_gib: int = Field(ge=1)
@@ -187,8 +189,8 @@ class SparkExecutor(SparkDriver):
 
 
 class SparkSettings(SettingsModel):
-    operator_chart_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
-    spark_version: str = Field(pattern=r"^[0-9]+\.[0-9]+\.[0-9]+$")
+    operator_chart_version: str = Field(pattern=VERSION)
+    spark_version: str = Field(pattern=VERSION)
     driver: SparkDriver
     executor: SparkExecutor
     on_failure_retries: int = Field(ge=0, le=1000)

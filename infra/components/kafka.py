@@ -28,6 +28,13 @@ _HOUR_MS = 3_600_000
 RACK_AWARE_SELECTOR = "org.apache.kafka.common.replica.RackAwareReplicaSelector"
 
 
+def strimzi_metadata(name: str, namespace: str, component: str) -> kube.Json:
+    """Metadata of a resource Strimzi manages for the cluster (pools, topics, users)."""
+    meta = kube.metadata(name, namespace, component)
+    meta["labels"]["strimzi.io/cluster"] = CLUSTER
+    return meta
+
+
 @dataclass(frozen=True)
 class KafkaArgs(kube.PlatformArgs):
     pass
@@ -171,8 +178,7 @@ class Kafka(pulumi.ComponentResource):
             {"key": key, "operator": "In", "values": [value]}
             for key, value in kube.role_node_selector(settings, "kafka").items()
         )
-        meta = kube.metadata(name, self._args.namespace, f"kafka-{role}")
-        meta["labels"]["strimzi.io/cluster"] = CLUSTER
+        meta = strimzi_metadata(name, self._args.namespace, f"kafka-{role}")
         return k8s.apiextensions.CustomResource(
             f"kafka-pool-{name}",
             api_version=_STRIMZI,
@@ -226,8 +232,7 @@ class Kafka(pulumi.ComponentResource):
         topics = []
         for topic, partitions, config in layout:
             name = topic.replace(".", "-").replace("_", "-").lower()
-            meta = kube.metadata(name, self._args.namespace, "kafka-topic")
-            meta["labels"]["strimzi.io/cluster"] = CLUSTER
+            meta = strimzi_metadata(name, self._args.namespace, "kafka-topic")
             topics.append(
                 k8s.apiextensions.CustomResource(
                     f"topic-{name}",

@@ -14,7 +14,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
-from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER, CLUSTER_CA_SECRET
+from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET, strimzi_metadata
 from workloads.kafka import (
     READER_GROUP_PREFIX,
     STREAMING_GROUP_PREFIX,
@@ -103,8 +103,7 @@ class KafkaAccess(pulumi.ComponentResource):
     def _user(
         self, user: str, acls: list[kube.Json], opts: pulumi.ResourceOptions
     ) -> k8s.apiextensions.CustomResource:
-        meta = kube.metadata(user, self._args.namespace, "kafka-user")
-        meta["labels"]["strimzi.io/cluster"] = CLUSTER
+        meta = strimzi_metadata(user, self._args.namespace, "kafka-user")
         return k8s.apiextensions.CustomResource(
             f"kafka-user-{user}",
             api_version=_STRIMZI,

@@ -14,7 +14,9 @@ MARKER = "# Rendered by `rtap render"
 
 
 def write(rendered: Rendered, out: Path) -> list[Path]:
-    """One YAML file per namespace of objects (in declaration order), one per release.
+    """One YAML file per namespace of objects, one per release, in a stable order (by kind
+    and name, keys sorted): Pulumi registers resources concurrently, so declaration order
+    and key order vary from run to run, and two renders must diff cleanly.
 
     Files an earlier render left in `out` go first (only those: each starts with MARKER),
     so a release or namespace the program dropped does not linger."""
@@ -25,19 +27,24 @@ def write(rendered: Rendered, out: Path) -> list[Path]:
                 stale.unlink()
     header = f"{MARKER} --stack {rendered.stack}`: what the Pulumi program declares.\n"
     by_namespace: dict[str, list[dict[str, Any]]] = {}
-    for obj in rendered.manifests:
+    for obj in sorted(rendered.manifests, key=_kind_and_name):
         namespace = obj.get("metadata", {}).get("namespace") or "cluster-scoped"
         by_namespace.setdefault(namespace, []).append(obj)
     written = []
     for namespace, objects in by_namespace.items():
         path = out / f"{namespace}.yaml"
-        path.write_text(header + yaml.safe_dump_all(objects, sort_keys=False))
+        path.write_text(header + yaml.safe_dump_all(objects, sort_keys=True))
         written.append(path)
     for release in rendered.helm_releases:
         path = out / f"helm-{release['name']}.yaml"
-        path.write_text(header + yaml.safe_dump(release, sort_keys=False))
+        path.write_text(header + yaml.safe_dump(release, sort_keys=True))
         written.append(path)
     return written
+
+
+def _kind_and_name(obj: dict[str, Any]) -> tuple[str, str]:
+    # --include may bring objects without a name; they are reported, not a crash here.
+    return str(obj.get("kind", "")), str((obj.get("metadata") or {}).get("name", ""))
 
 
 def kinds_per_namespace(rendered: Rendered) -> Counter[tuple[str, str]]:

@@ -149,3 +149,11 @@ def test_render_replaces_its_own_files_and_leaves_others(tmp_path: Path) -> None
     assert (
         (tmp_path / "rtap.yaml").read_text().startswith("# Rendered by `rtap render --stack dev`")
     )
+
+
+def test_two_renders_write_identical_files(tmp_path: Path) -> None:
+    for run in ("first", "second"):
+        assert _render("--stack", "prod", "--out", str(tmp_path / run)).exit_code == 0
+    comparison = filecmp.dircmp(tmp_path / "first", tmp_path / "second")
+    assert comparison.common_files and not comparison.diff_files
+    assert not comparison.left_only and not comparison.right_only
