@@ -94,9 +94,14 @@ class ResultCache:
             name="redis",
         )
 
+    @property
+    def pushed_version(self) -> int | None:
+        """The data version this process has been told of; None while the feed is down."""
+        return self._versions.current if self._versions is not None else None
+
     def local_answer(self, query: str, parameters: dict[str, Any]) -> LocalAnswer | None:
         """The answer held in this process for the current data version, if any; no I/O."""
-        pushed = self._versions.current if self._versions is not None else None
+        pushed = self.pushed_version
         if pushed is None:
             return None
         prefix, suffix = _key_parts(query, parameters)
