@@ -124,6 +124,8 @@ def test_client_follows_a_failover_to_the_promoted_replica(group: RedisGroup) ->
     url = sentinel_url(f"127.0.0.1:{group.sentinel}", MASTER_SET, PASSWORD)
     client = connect_redis(url, socket_timeout=1)
     client.set("rtap:before", "1")
+    # Replication is asynchronous: wait until the replica has the write before the kill.
+    assert client.wait(1, 5_000) == 1
     group.kill(group.primary)
 
     def promoted() -> bool:

@@ -15,6 +15,7 @@ import os
 import threading
 from collections.abc import Iterator
 from dataclasses import dataclass
+from datetime import UTC, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -98,6 +99,15 @@ class Offline:
     def client(self, app: FastAPI, key: str | None = None) -> TestClient:
         headers = {"X-API-Key": key if key is not None else self.full_key}
         return TestClient(app, headers=headers, raise_server_exceptions=False)
+
+    def span(self) -> dict[str, str]:
+        """Query parameters for a range covering every stored event, to the minute."""
+        first, last = self.sql(
+            "SELECT min(event_time), max(event_time) FROM {db:Identifier}.events_raw"
+        )[0]
+        start = first.replace(tzinfo=UTC, second=0, microsecond=0)
+        end = last.replace(tzinfo=UTC, second=0, microsecond=0) + timedelta(minutes=1)
+        return {"start": start.isoformat(), "end": end.isoformat()}
 
     def sql(self, query: str, **parameters: Any) -> list[tuple[Any, ...]]:
         result = self.clickhouse.query(query, parameters={"db": self.database, **parameters})

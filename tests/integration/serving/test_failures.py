@@ -45,31 +45,45 @@ def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
         stdout=subprocess.DEVNULL,
     )
     url = f"redis://127.0.0.1:{port}/0"
-    deadline = time.monotonic() + 10
-    while time.monotonic() < deadline:
+
+    def answers() -> bool:
         try:
-            redis.Redis.from_url(url).ping()
-            break
+            return bool(redis.Redis.from_url(url).ping())
         except redis.ConnectionError:
-            time.sleep(0.05)
-    yield url, server
-    server.kill()
-    server.wait()
+            return False
+
+    def alive() -> bool:
+        return server.poll() is None
+
+    try:
+        wait_until(answers, 10, f"redis-server on port {port}", 0.05, alive)
+        yield url, server
+    finally:
+        server.kill()
+        server.wait()
 
 
 def test_redis_killed_mid_test_answers_stay_200(
     offline: Offline, own_redis: tuple[str, subprocess.Popen[bytes]]
 ) -> None:
     url, server = own_redis
-    with offline.client(create_app(offline.context(redis_url=url))) as api:
-        assert api.get(COUNTS).json()["meta"]["cache"] == "miss"
-        assert api.get(COUNTS).json()["meta"]["cache"] == "hit"
+    context = offline.context(redis_url=url)
+    # A fixed window: the default one ends at the next minute, and a cache key that
+    # moved on mid-test would turn the expected hit into a miss.
+    span = offline.span()
+    with offline.client(create_app(context)) as api:
+        assert api.get(COUNTS, params=span).json()["meta"]["cache"] == "miss"
+        assert api.get(COUNTS, params=span).json()["meta"]["cache"] == "hit"
         server.kill()
         server.wait()
-        right_after = [api.get(path) for path in (COUNTS, "/v1/events/top-types") * 5]
+        paths = (COUNTS, "/v1/events/top-types")
+        right_after = [api.get(path, params=span) for path in paths * 5]
         assert [a.status_code for a in right_after] == [200] * 10
-        time.sleep(0.5)  # the data-version feed notices; answers no longer rely on Redis
-        answers = [api.get(path) for path in (COUNTS, "/v1/events/top-types", COUNTS) * 5]
+        # Once the data-version feed notices, answers no longer rely on Redis.
+        cache = context.cache
+        assert cache is not None
+        wait_until(lambda: cache.pushed_version is None, 5, "the feed notices Redis is gone")
+        answers = [api.get(path, params=span) for path in (*paths, COUNTS) * 5]
         assert [a.status_code for a in answers] == [200] * 15
         assert {a.json()["meta"]["cache"] for a in answers} == {"bypass"}
         ready = api.get("/readyz")
@@ -81,8 +95,9 @@ def test_redis_killed_mid_test_answers_stay_200(
 
 def test_clickhouse_unavailable_gives_503_or_the_stale_answer(offline: Offline) -> None:
     context = offline.context()
+    span = offline.span()  # fixed, so the last good answer's key stays put
     with offline.client(create_app(context)) as api:
-        fresh = api.get("/v1/events/top-types", params={"limit": 4})
+        fresh = api.get("/v1/events/top-types", params={**span, "limit": 4})
         assert fresh.status_code == 200
         # A batch commits, then the query path is cut: the current version has no answer.
         bumped = DataVersion(redis.Redis.from_url(offline.redis_url)).bump()
@@ -93,8 +108,8 @@ def test_clickhouse_unavailable_gives_503_or_the_stale_answer(offline: Offline) 
         wait_until(lambda: cache.pushed_version == bumped, 5, "the bump reaches the app")
         context.store.unavailable = True
         try:
-            stale = api.get("/v1/events/top-types", params={"limit": 4})
-            never_cached = api.get("/v1/events/top-types", params={"limit": 5})
+            stale = api.get("/v1/events/top-types", params={**span, "limit": 4})
+            never_cached = api.get("/v1/events/top-types", params={**span, "limit": 5})
             ready = api.get("/readyz")
         finally:
             context.store.unavailable = False
@@ -106,7 +121,7 @@ def test_clickhouse_unavailable_gives_503_or_the_stale_answer(offline: Offline) 
         assert never_cached.headers["Retry-After"] == "5"
         assert never_cached.json()["error"] == "unavailable"
         assert ready.status_code == 503 and ready.json()["checks"]["clickhouse"] is False
-        assert api.get("/v1/events/top-types", params={"limit": 5}).status_code == 200
+        assert api.get("/v1/events/top-types", params={**span, "limit": 5}).status_code == 200
 
 
 def test_credentials_and_scopes(offline: Offline, api: TestClient) -> None:
@@ -157,6 +172,10 @@ def test_replicas_share_the_rate_limit_through_redis(offline: Offline) -> None:
     _outside_the_end_of_a_minute()
     first_context = offline.context(rate_limit_per_minute=5, rate_limit_sync_seconds=10)
     second_context = offline.context(rate_limit_per_minute=5, rate_limit_sync_seconds=10)
+    # The test drives the syncs itself, in a known order; a background one in between
+    # would take the shared total before the other replica pushed its hits.
+    first_context.rate_limiter.stop()
+    second_context.rate_limiter.stop()
     first, second = create_app(first_context), create_app(second_context)
     with offline.client(first, key=key) as one, offline.client(second, key=key) as two:
         assert [one.get("/v1/events/freshness").status_code for _ in range(3)] == [200] * 3

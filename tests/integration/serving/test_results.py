@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -13,16 +13,6 @@ from tests.integration.serving.conftest import Offline
 pytestmark = pytest.mark.integration
 
 
-def _span(offline: Offline) -> dict[str, str]:
-    """A range covering every stored event, to the minute."""
-    first, last = offline.sql(
-        "SELECT min(event_time), max(event_time) FROM {db:Identifier}.events_raw"
-    )[0]
-    start = first.replace(tzinfo=UTC, second=0, microsecond=0)
-    end = last.replace(tzinfo=UTC, second=0, microsecond=0) + timedelta(minutes=1)
-    return {"start": start.isoformat(), "end": end.isoformat()}
-
-
 def _data(api: TestClient, path: str, **params: Any) -> Any:
     response = api.get(path, params=params)
     assert response.status_code == 200, response.text
@@ -30,7 +20,7 @@ def _data(api: TestClient, path: str, **params: Any) -> Any:
 
 
 def test_event_counts_equal_counts_over_raw_events(api: TestClient, offline: Offline) -> None:
-    span = _span(offline)
+    span = offline.span()
     points = _data(api, "/v1/events/counts", granularity="minute", **span)["points"]
     expected = offline.sql(
         "SELECT toStartOfMinute(event_time), event_type, count(), sum(value) "
@@ -51,7 +41,7 @@ def test_event_counts_equal_counts_over_raw_events(api: TestClient, offline: Off
 def test_hourly_and_daily_buckets_add_up_to_the_same_total(
     api: TestClient, offline: Offline
 ) -> None:
-    span = _span(offline)
+    span = offline.span()
     (total,) = offline.sql("SELECT count() FROM {db:Identifier}.events_raw FINAL")[0]
     for granularity in ("minute", "hour", "day"):
         points = _data(api, "/v1/events/counts", granularity=granularity, **span)["points"]
@@ -59,7 +49,7 @@ def test_hourly_and_daily_buckets_add_up_to_the_same_total(
 
 
 def test_top_event_types_and_distinct_users(api: TestClient, offline: Offline) -> None:
-    span = _span(offline)
+    span = offline.span()
     top = _data(api, "/v1/events/top-types", limit=3, **span)["items"]
     expected = offline.sql(
         "SELECT event_type, count() AS n FROM {db:Identifier}.events_raw FINAL "
@@ -75,7 +65,7 @@ def test_top_event_types_and_distinct_users(api: TestClient, offline: Offline) -
 
 
 def test_top_users_pages_walk_the_exact_ranking(api: TestClient, offline: Offline) -> None:
-    span = _span(offline)
+    span = offline.span()
     ranking: list[tuple[str, int]] = []
     cursor: str | None = None
     while True:
@@ -97,7 +87,7 @@ def test_top_users_pages_walk_the_exact_ranking(api: TestClient, offline: Offlin
 
 
 def test_one_users_events_and_sessions(api: TestClient, offline: Offline) -> None:
-    span = _span(offline)
+    span = offline.span()
     user, count = offline.sql(
         "SELECT user_id, count() AS n FROM {db:Identifier}.events_raw "
         "GROUP BY user_id ORDER BY n DESC, user_id LIMIT 1"
@@ -128,7 +118,7 @@ def test_one_users_events_and_sessions(api: TestClient, offline: Offline) -> Non
 
 
 def test_funnel_equals_window_funnel(api: TestClient, offline: Offline) -> None:
-    span = _span(offline)
+    span = offline.span()
     steps = ["page_view", "click", "add_to_cart"]
     funnel = _data(api, "/v1/funnel", steps=steps, window_seconds=600, **span)["steps"]
     levels = dict(
@@ -151,7 +141,7 @@ def test_freshness_is_the_latest_stored_event(api: TestClient, offline: Offline)
 
 
 def test_graphql_and_rest_agree(api: TestClient, offline: Offline) -> None:
-    span = _span(offline)
+    span = offline.span()
     rest = _data(api, "/v1/events/top-types", limit=6, **span)["items"]
     query = (
         "query($s: DateTime, $e: DateTime) { topEventTypes(start: $s, end: $e, limit: 6) "
