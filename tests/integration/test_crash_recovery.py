@@ -19,7 +19,7 @@ pytestmark = pytest.mark.integration
 # crash and stored more, so both crashes land while events keep arriving, however long
 # the restarts (each ~30 s: Spark start and warm-up) take on a loaded machine.
 RATE = 2_000
-# A floor, so the run cannot pass on a trivial amount of traffic (~60 s at least).
+# A floor, so the run cannot pass on a trivial amount of traffic (50 s of it).
 MIN_EVENTS = 100_000
 
 
