@@ -8,9 +8,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import BinaryIO
 
+import numpy as np
+import numpy.typing as npt
 import orjson
 
-from workloads.events.model import Reason
+from workloads.producer.generator import RecordBatch
 
 IDS_FILE = "acked_event_ids.bin"
 SUMMARY_FILE = "ground_truth.json"
@@ -43,19 +45,31 @@ class GroundTruth:
         self.directory.mkdir(parents=True, exist_ok=True)
         self._ids_file = (self.directory / IDS_FILE).open("wb")
 
-    def record_valid(self, event_id: bytes, event_type: str, minute: int, value: float) -> None:
-        self.valid += 1
-        cell = self.rollups.get((event_type, minute))
-        if cell is None:
-            cell = self.rollups[(event_type, minute)] = RollupCell()
-        cell.events += 1
-        cell.value_sum += value
-        self._ids += event_id
+    def record_batch(self, batch: RecordBatch, delivered: npt.NDArray[np.bool_]) -> None:
+        """Count the records of `batch` whose delivery succeeded (`delivered[i]`)."""
+        for index, reason in batch.malformed.items():
+            if delivered[index]:
+                self.malformed[reason.value] += 1
+        valid = delivered & batch.valid_mask
+        self.valid += int(valid.sum())
+        self._ids += batch.event_ids[valid].tobytes()
         if len(self._ids) >= _FLUSH_BYTES:
             self._flush_ids()
-
-    def record_malformed(self, reason: Reason) -> None:
-        self.malformed[reason.value] += 1
+        type_count = len(batch.event_types)
+        cells = batch.minute[valid] * type_count + batch.type_index[valid]
+        distinct, inverse = np.unique(cells, return_inverse=True)
+        events = np.bincount(inverse, minlength=len(distinct))
+        sums = np.bincount(inverse, weights=batch.amount[valid], minlength=len(distinct))
+        for cell_key, count, total in zip(
+            distinct.tolist(), events.tolist(), sums.tolist(), strict=True
+        ):
+            minute, type_index = divmod(cell_key, type_count)
+            key = (batch.event_types[type_index], minute)
+            cell = self.rollups.get(key)
+            if cell is None:
+                cell = self.rollups[key] = RollupCell()
+            cell.events += count
+            cell.value_sum += total
 
     def record_failure(self, error: str) -> None:
         self.delivery_failures[error] += 1

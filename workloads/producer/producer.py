@@ -8,20 +8,24 @@ from dataclasses import dataclass
 from functools import partial
 from typing import Any
 
+import numpy as np
 import structlog
 from confluent_kafka import KafkaError, Message, Producer
 
 from workloads.events.model import EventLimits
 from workloads.kafka import client_config
-from workloads.producer.generator import SyntheticRecord, TrafficGenerator
+from workloads.producer.generator import RecordBatch, TrafficGenerator
 from workloads.producer.ground_truth import GroundTruth
 from workloads.producer.settings import ProducerSettings
 
 log = structlog.get_logger(__name__)
 
-# Records generated per pass of the rate loop: large enough to amortise the clock reads,
-# small enough that a slow pass does not make the rate bursty.
+# Records generated per pass of the rate loop: at most _CHUNK, so a slow pass does not
+# make the rate bursty, and at least _MIN_BATCH_S worth, because a batch's fixed cost
+# (numpy calls, one ground-truth update) made passes of a few records each cost 30 µs
+# per record instead of 10 (measured at 20,000 events/s).
 _CHUNK = 2_000
+_MIN_BATCH_S = 0.01
 _POLL_EVERY = 500
 
 
@@ -64,6 +68,8 @@ class EventProducer:
         self._truth = truth
         self._generator = TrafficGenerator(settings, limits)
         self.stats = ProducerStats()
+        # Batches whose delivery reports are not all in yet.
+        self._unfinished: set[_InFlight] = set()
         self._producer = Producer(
             client_config(
                 bootstrap,
@@ -89,6 +95,7 @@ class EventProducer:
         """Produce until `duration_s` has passed, `limit` records were sent or `stop` is
         set, whichever comes first; then flush."""
         rate = self._settings.rate_per_second
+        min_batch = max(1, min(int(rate * _MIN_BATCH_S), _CHUNK))
         self.stats.started_at = time.time()
         start = time.monotonic()
         sent = 0
@@ -96,17 +103,12 @@ class EventProducer:
             elapsed = time.monotonic() - start
             if duration_s is not None and elapsed >= duration_s:
                 break
-            due = min(int(rate * elapsed) - sent, _CHUNK)
-            if limit is not None:
-                due = min(due, limit - sent)
-            if due <= 0:
+            remaining = limit - sent if limit is not None else _CHUNK
+            due = min(int(rate * elapsed) - sent, _CHUNK, remaining)
+            if due < min(min_batch, remaining):
                 self._producer.poll(0.002)
                 continue
-            now = time.time()
-            for i in range(due):
-                self._send(self._generator.next_record(now))
-                if i % _POLL_EVERY == 0:
-                    self._producer.poll(0)
+            self._send(self._generator.next_batch(time.time(), due))
             sent += due
         return self.close()
 
@@ -114,34 +116,66 @@ class EventProducer:
         """Wait for outstanding deliveries and close the ground truth."""
         remaining = self._producer.flush(timeout_s)
         self.stats.undelivered_at_close = remaining
+        for in_flight in list(self._unfinished):
+            in_flight.finish()
         self.stats.finished_at = time.time()
         self._truth.close()
         if remaining:
             log.error("deliveries still pending at close", pending=remaining)
         return self.stats
 
-    def _send(self, record: SyntheticRecord) -> None:
-        callback = partial(self._delivered, record)
-        while True:
-            try:
-                self._producer.produce(self._topic, record.value, record.key, on_delivery=callback)
-                break
-            except BufferError:
-                # The local queue is full: the broker is slower than we are. Wait for
-                # deliveries to drain rather than dropping the record.
-                self.stats.queue_full_waits += 1
-                self._producer.poll(0.05)
-        self.stats.attempted += 1
+    def _send(self, batch: RecordBatch) -> None:
+        in_flight = _InFlight(batch, self._truth, self.stats, self._unfinished)
+        produce, delivered = self._producer.produce, in_flight.delivered
+        for index, (value, key) in enumerate(zip(batch.values, batch.keys, strict=True)):
+            callback = partial(delivered, index)
+            while True:
+                try:
+                    produce(self._topic, value, key, on_delivery=callback)
+                    break
+                except BufferError:
+                    # The local queue is full: the broker is slower than we are. Wait for
+                    # deliveries to drain rather than dropping the record.
+                    self.stats.queue_full_waits += 1
+                    self._producer.poll(0.05)
+            if index % _POLL_EVERY == 0:
+                self._producer.poll(0)
+        self.stats.attempted += len(batch)
 
-    def _delivered(self, record: SyntheticRecord, error: KafkaError | None, _: Message) -> None:
-        if error is not None:
-            self.stats.failed += 1
+
+class _InFlight:
+    """A batch's outstanding deliveries. The ground truth counts the batch in one
+    vectorised step once all its delivery reports are in (or at close, what was
+    delivered by then), instead of one call per record."""
+
+    def __init__(
+        self,
+        batch: RecordBatch,
+        truth: GroundTruth,
+        stats: ProducerStats,
+        unfinished: set[_InFlight],
+    ) -> None:
+        self._batch = batch
+        self._truth = truth
+        self._stats = stats
+        self._unfinished = unfinished
+        self._pending = len(batch)
+        self._delivered = np.zeros(len(batch), dtype=np.bool_)
+        unfinished.add(self)
+
+    def delivered(self, index: int, error: KafkaError | None, _: Message) -> None:
+        if error is None:
+            self._delivered[index] = True
+        else:
+            self._stats.failed += 1
             self._truth.record_failure(error.name())
-            return
-        self.stats.acked += 1
-        if record.malformed is not None:
-            self._truth.record_malformed(record.malformed)
-        elif record.event_id is not None and record.event_type is not None:
-            self._truth.record_valid(
-                record.event_id, record.event_type, record.minute, record.amount
-            )
+        self._pending -= 1
+        if self._pending == 0:
+            self.finish()
+
+    def finish(self) -> None:
+        """Count what was delivered; reports arriving later are not counted."""
+        self._unfinished.discard(self)
+        self._pending = -1
+        self._stats.acked += int(self._delivered.sum())
+        self._truth.record_batch(self._batch, self._delivered)

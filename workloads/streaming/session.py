@@ -120,9 +120,10 @@ def warm_up(spark: SparkSession, limits: EventLimits, settings: StreamingSetting
     generator = TrafficGenerator(ProducerSettings(seed=0, malformed_share=0.05), limits)
     now = time.time()
     stamp = datetime.fromtimestamp(now, UTC)
+    batch = generator.next_batch(now, _WARM_UP_ROWS)
     rows = [
-        (record.key, record.value, "warm-up", index % 4, index, stamp)
-        for index, record in enumerate(generator.next_record(now) for _ in range(_WARM_UP_ROWS))
+        (key, value, "warm-up", index % 4, index, stamp)
+        for index, (key, value) in enumerate(zip(batch.keys, batch.values, strict=True))
     ]
     frame = spark.createDataFrame(rows, KAFKA_SCHEMA)
     parse_events(frame, limits).toArrow()

@@ -126,7 +126,7 @@ def test_verdicts_match_what_the_producer_meant(spark: SparkSession) -> None:
     events pass: the validator and the ground truth agree."""
     generator = TrafficGenerator(ProducerSettings(seed=21, malformed_share=0.5), EventLimits())
     now = time.time()
-    records = [generator.next_record(now) for _ in range(1_500)]
+    records = generator.next_batch(now, 1_500).records()
     stamp = datetime.fromtimestamp(now, UTC)
     parsed = parse_events(_kafka_rows(spark, [r.value for r in records], stamp), EventLimits())
     verdicts = [row[REASON] for row in parsed.orderBy("source_offset").collect()]
