@@ -33,6 +33,14 @@ def bench_ingest(
     json_path: JsonOut = None,
     stack: Stack = "local",
     record: Record = True,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            help="Delete the local data first (topics, tables, checkpoints, as `rtap down "
+            "--purge`), so that runs start alike. Without it the run adds to what is "
+            "stored, and ClickHouse's background merges of earlier data compete for CPU.",
+        ),
+    ] = False,
 ) -> None:
     """Sustained end-to-end ingest: throughput and freshness p50/p95/p99.
 
@@ -43,6 +51,8 @@ def bench_ingest(
     """
     try:
         _, local = load_stack(stack)
+        if fresh:
+            local.purge()
         code = run_ingest_benchmark(
             local,
             rate=rate,

@@ -40,6 +40,10 @@ log = structlog.get_logger(__name__)
 
 BatchWriter = Callable[[pa.Table, int, float], BatchRecord]
 _MAX_BACKOFF_S = 60.0
+# Checkpoint directory per query. A query whose state changes shape gets a new name:
+# Spark refuses state of another schema, so the old checkpoint would fail every restart.
+# v2: sessions keep event types as a bit mask instead of a set.
+CHECKPOINT_NAMES = {"ingest": "ingest", "sessions": "sessions-v2"}
 
 
 @dataclass
@@ -86,7 +90,9 @@ class StreamingJob:
     def _repair_local_checkpoint(self, name: str, state: _QueryState) -> None:
         # Renames are how Spark commits checkpoint files on a local disk, and a crash
         # between write and rename leaves debris; object stores have no such step.
-        checkpoint = Path(self._env.checkpoint_root.removeprefix("file://")) / name
+        checkpoint = (
+            Path(self._env.checkpoint_root.removeprefix("file://")) / CHECKPOINT_NAMES[name]
+        )
         removed = remove_orphaned_temp_files(checkpoint)
         if removed:
             log.warning(
@@ -183,7 +189,9 @@ class StreamingJob:
         return (
             parsed.writeStream.queryName("ingest")
             .foreachBatch(_collecting(writer))
-            .option("checkpointLocation", child(self._env.checkpoint_root, "ingest"))
+            .option(
+                "checkpointLocation", child(self._env.checkpoint_root, CHECKPOINT_NAMES["ingest"])
+            )
             .trigger(processingTime=f"{self._settings.trigger_interval_ms} milliseconds")
             .start()
         )
@@ -202,7 +210,9 @@ class StreamingJob:
             sessions.writeStream.queryName("sessions")
             .outputMode("append")
             .foreachBatch(_collecting(writer))
-            .option("checkpointLocation", child(self._env.checkpoint_root, "sessions"))
+            .option(
+                "checkpointLocation", child(self._env.checkpoint_root, CHECKPOINT_NAMES["sessions"])
+            )
             .trigger(processingTime=f"{self._settings.session_trigger_interval_ms} milliseconds")
             .start()
         )

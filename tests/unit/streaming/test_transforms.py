@@ -177,6 +177,18 @@ def test_sessions_split_on_the_gap(spark: SparkSession) -> None:
     assert second.events == 2
 
 
+def test_a_session_lists_its_distinct_event_types_sorted(spark: SparkSession) -> None:
+    types = ["search", "click", "search", "purchase", "click"]
+    payloads = [
+        orjson.dumps({**orjson.loads(payload), "event_type": event_type})
+        for payload, event_type in zip(_events_at("a", 0, 1, 2, 3, 4), types, strict=True)
+    ] + _events_at("b", 0)
+    events = valid_events(parse_events(_kafka_rows(spark, payloads), EventLimits()))
+    sessions = user_sessions(events, watermark_delay_seconds=60, session_gap_seconds=600)
+    by_user = {row.user_id: row.event_types for row in sessions.collect()}
+    assert by_user == {"a": ["click", "purchase", "search"], "b": [GOOD["event_type"]]}
+
+
 def test_late_events_beyond_the_watermark_miss_their_session(
     spark: SparkSession, tmp_path: Path
 ) -> None:
