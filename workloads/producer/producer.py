@@ -69,7 +69,7 @@ class EventProducer:
         self._generator = TrafficGenerator(settings, limits)
         self.stats = ProducerStats()
         # Batches whose delivery reports are not all in yet.
-        self._unfinished: set[_InFlight] = set()
+        self._unfinished: set[InFlightBatch] = set()
         self._producer = Producer(
             client_config(
                 bootstrap,
@@ -125,7 +125,7 @@ class EventProducer:
         return self.stats
 
     def _send(self, batch: RecordBatch) -> None:
-        in_flight = _InFlight(batch, self._truth, self.stats, self._unfinished)
+        in_flight = InFlightBatch(batch, self._truth, self.stats, self._unfinished)
         produce, delivered = self._producer.produce, in_flight.delivered
         for index, (value, key) in enumerate(zip(batch.values, batch.keys, strict=True)):
             callback = partial(delivered, index)
@@ -143,7 +143,7 @@ class EventProducer:
         self.stats.attempted += len(batch)
 
 
-class _InFlight:
+class InFlightBatch:
     """A batch's outstanding deliveries. The ground truth counts the batch in one
     vectorised step once all its delivery reports are in (or at close, what was
     delivered by then), instead of one call per record."""
@@ -153,7 +153,7 @@ class _InFlight:
         batch: RecordBatch,
         truth: GroundTruth,
         stats: ProducerStats,
-        unfinished: set[_InFlight],
+        unfinished: set[InFlightBatch],
     ) -> None:
         self._batch = batch
         self._truth = truth
