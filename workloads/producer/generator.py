@@ -181,11 +181,12 @@ class TrafficGenerator:
 
     def _encode(self, draws: Draws, now: float) -> RecordBatch:
         times_ms = round(now * 1000) - draws["lateness_ms"].astype(np.int64)
+        event_ids = draws["event_id"].astype(np.uint8)
         users = draws["user"].tolist()
         keys = [b"u%07d" % user for user in users]
         values = encode_rows(
             {
-                "event_id": _uuid_json(draws["event_id"].astype(np.uint8)),
+                "event_id": _uuid_json(event_ids),
                 "event_time": _timestamp_json(times_ms),
                 "user_id": [b'"%s"' % key for key in keys],
                 "session_id": [b'"s%012x"' % session for session in draws["session"].tolist()],
@@ -203,7 +204,7 @@ class TrafficGenerator:
         return RecordBatch(
             keys=keys,
             values=values,
-            event_ids=draws["event_id"].astype(np.uint8),
+            event_ids=event_ids,
             type_index=draws["type_index"].astype(np.intp),
             minute=times_ms // 60_000,
             amount=draws["amount"].astype(np.float64),
