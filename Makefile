@@ -1,6 +1,7 @@
 # The README's two commands are `make up` and `make test`. Both set everything up first:
-# the virtual environment and Python packages, the JVM jars (Maven, from jvm/*/pom.xml)
-# and the Debian packages (java, maven, redis-server, chromium, openssl) when missing.
+# the virtual environment and Python packages, the JVM jars (Maven, from jvm/*/pom.xml),
+# the event validator (javac, jvm/validator) and the Debian packages (a JDK, maven,
+# redis-server, chromium, openssl) when missing.
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -62,7 +63,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete
+jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete $(JARS)/validator/.complete
 
 $(JARS)/kafka/.complete: jvm/kafka/pom.xml | system-packages
 	@echo "Fetching the Kafka broker jars with Maven (first run: about 45 MB)"
@@ -77,6 +78,19 @@ $(JARS)/spark/.complete: jvm/spark/pom.xml | system-packages
 	mvn --batch-mode --quiet -Dstyle.color=never -f jvm/spark/pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DincludeArtifactIds=$(SPARK_CONNECTOR_ARTIFACTS) \
 	  -DoutputDirectory=$(abspath $(JARS)/spark)
+	@touch $@
+
+# The event validator, a Spark UDF in Java (jvm/validator), compiles against the jars of
+# the installed pyspark, so it always matches the Spark it runs in. (-path: the
+# manifests of some of those jars name jars pyspark does not ship.)
+VALIDATOR_SOURCES := $(wildcard jvm/validator/src/main/java/dev/rtap/streaming/*.java)
+$(JARS)/validator/.complete: $(VALIDATOR_SOURCES) $(VENV)/.installed | system-packages
+	@echo "Compiling the event validator (jvm/validator) against pyspark's jars"
+	@rm -rf $(JARS)/validator && mkdir -p $(JARS)/validator/classes
+	spark_jars=$$($(BIN)/python -c 'import pathlib, pyspark; print(pathlib.Path(pyspark.__file__).parent / "jars")'); \
+	  javac --release 17 -Xlint:all,-path -Werror -d $(JARS)/validator/classes -cp "$$spark_jars/*" $(VALIDATOR_SOURCES)
+	jar --create --file $(JARS)/validator/rtap-validator.jar -C $(JARS)/validator/classes .
+	@rm -rf $(JARS)/validator/classes
 	@touch $@
 
 down: ## Stop whatever an earlier `make up` left running

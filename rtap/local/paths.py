@@ -74,6 +74,11 @@ class RunPaths:
         return self.project_dir / ".rtap" / "jars" / "spark"
 
     @property
+    def validator_jars(self) -> Path:
+        """The event validator, compiled from jvm/validator by `make setup`."""
+        return self.project_dir / ".rtap" / "jars" / "validator"
+
+    @property
     def jvm_config(self) -> Path:
         return self.project_dir / "jvm"
 

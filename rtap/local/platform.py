@@ -96,7 +96,10 @@ class Platform:
             topic=self.settings.kafka.events_topic,
             checkpoint_root=str(self.paths.checkpoints),
             session_input=str(self.paths.session_input),
-            connector_jars=tuple(jars(self.paths.spark_jars, "Spark Kafka connector")),
+            connector_jars=(
+                *jars(self.paths.spark_jars, "Spark Kafka connector"),
+                *jars(self.paths.validator_jars, "Event validator"),
+            ),
             log_config=self.paths.jvm_config / "spark-log4j2.properties",
             log_file=self.paths.logs / "spark.log",
             scheduler_pools=self.paths.jvm_config / "fairscheduler.xml",

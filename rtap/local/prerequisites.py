@@ -51,7 +51,8 @@ def jars(folder: Path, what: str) -> list[Path]:
     found = sorted(folder.glob("*.jar"))
     if not found or not (folder / ".complete").exists():
         raise PrerequisiteError(
-            f"{what} jars are missing from {folder}: run `make setup` (Maven fetches them)"
+            f"{what} jars are missing from {folder}: run `make setup` "
+            "(Maven fetches them; javac compiles jvm/validator)"
         )
     return found
 

@@ -18,11 +18,18 @@ from pyspark.sql import SparkSession
 from workloads.storage.client import connect
 from workloads.storage.settings import ClickHouseSettings
 
+PROJECT = Path(__file__).resolve().parents[2]
+# The event validator (a Java UDF) that `make setup` compiles; parse_events needs it.
+VALIDATOR_JAR = PROJECT / ".rtap" / "jars" / "validator" / "rtap-validator.jar"
+
 
 @pytest.fixture(scope="session")
 def spark() -> Iterator[SparkSession]:
+    if not VALIDATOR_JAR.exists():
+        pytest.fail(f"{VALIDATOR_JAR} is missing: run `make setup` (or `make unit`)")
     session = (
         SparkSession.builder.master("local[2]")
+        .config("spark.jars", str(VALIDATOR_JAR))
         .appName("rtap-unit-tests")
         .config("spark.sql.shuffle.partitions", "2")
         .config("spark.sql.session.timeZone", "UTC")

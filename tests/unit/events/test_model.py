@@ -18,7 +18,7 @@ from workloads.events import (
     encode_event,
 )
 from workloads.events.model import clickhouse_base_type
-from workloads.events.spark import CORRUPT_RECORD_COLUMN, json_parse_schema, typed_event_schema
+from workloads.events.spark import typed_event_schema
 
 
 def _event(**changes: object) -> AnalyticsEvent:
@@ -54,13 +54,10 @@ def test_clickhouse_columns_follow_the_model() -> None:
 
 
 def test_spark_schemas_follow_the_model() -> None:
-    parse = json_parse_schema()
-    assert parse.fieldNames() == [*FIELD_NAMES, CORRUPT_RECORD_COLUMN]
     typed = typed_event_schema()
     assert typed.fieldNames() == list(FIELD_NAMES)
     assert typed["event_time"].dataType.typeName() == "timestamp"
-    assert parse["event_time"].dataType.typeName() == "string"
-    assert parse["value"].dataType.typeName() == "double"
+    assert typed["value"].dataType.typeName() == "double"
 
 
 def test_encode_writes_rfc3339_utc_and_field_order() -> None:
