@@ -30,6 +30,7 @@ _CREATE = re.compile(
 )
 _ENGINE = re.compile(r"ENGINE = (?!Replicated)(\w*MergeTree)")
 _TTL_DAYS = re.compile(r"TTL .*?toIntervalDay\((\d+)\)")
+_MERGE_SELECTOR_BASE = re.compile(r"merge_selector_base = ([0-9.]+)")
 
 
 class MigrationError(RuntimeError):
@@ -150,6 +151,7 @@ class MigrationRunner:
             log.info("migration applied", migration=migration.label, database=self._db)
         self.check_events_table()
         self.reconcile_retention()
+        self.reconcile_merge_selector()
         return applied_now
 
     def check_events_table(self) -> None:
@@ -190,6 +192,29 @@ class MigrationRunner:
                 settings={"materialize_ttl_after_modify": 0},
             )
             log.info("retention set", table=policy.table, days=days)
+
+    def reconcile_merge_selector(self) -> None:
+        """Set events_raw's merge_selector_base from the settings, where the server has it."""
+        base = self._settings.raw_merge_selector_base
+        known = self._client.query(
+            "SELECT count() FROM system.merge_tree_settings WHERE name = 'merge_selector_base'"
+        ).result_rows[0][0]
+        if not known:
+            log.warning("this ClickHouse has no merge_selector_base; merges keep their default")
+            return
+        engine_full = self._client.query(
+            "SELECT engine_full FROM system.tables WHERE database = {db:String} "
+            "AND name = 'events_raw'",
+            parameters={"db": self._db},
+        ).result_rows[0][0]
+        current = _MERGE_SELECTOR_BASE.search(engine_full)
+        if current and float(current[1]) == base:
+            return
+        self._client.command(
+            f"ALTER TABLE {self._db}.events_raw{self._on_cluster} "
+            f"MODIFY SETTING merge_selector_base = {base}"
+        )
+        log.info("merge selector base set", table="events_raw", base=base)
 
     def _ensure_ledger(self) -> None:
         self._client.command(f"CREATE DATABASE IF NOT EXISTS {self._db}{self._on_cluster}")

@@ -21,5 +21,11 @@ class ClickHouseSettings(SettingsModel):
     # How many recent insert blocks a table remembers for deduplication. A crash replays
     # at most the last micro-batch (one block per partition per table), so 1000 is ample.
     dedup_window_blocks: int = Field(1000, ge=10, le=100_000)
+    # events_raw's MergeTree `merge_selector_base` (ClickHouse's default is 5): a larger
+    # base merges more parts at once, so each row is rewritten fewer times, for more
+    # parts alive at a time. With micro-batch inserts twice a second, 20 halved the merge
+    # CPU (measured in chDB: 14.2 against 6.6 CPU-s for 3M rows in 60 s; 14 active parts
+    # against 7). Servers without the setting keep their default, with a warning.
+    raw_merge_selector_base: float = Field(20.0, ge=2.0, le=1000.0)
     # Set on ClickHouse clusters: migrations then use Replicated engines and ON CLUSTER.
     cluster: str = Field("", pattern=r"^[A-Za-z0-9_]*$")

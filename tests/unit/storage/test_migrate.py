@@ -127,3 +127,19 @@ def test_retention_follows_the_settings(clickhouse: Any, database: str) -> None:
         parameters={"db": database},
     ).result_rows[0][0]
     assert "toIntervalDay(7)" in engine
+
+
+def test_the_merge_selector_base_follows_the_settings(clickhouse: Any, database: str) -> None:
+    def engine() -> str:
+        return str(
+            clickhouse.query(
+                "SELECT engine_full FROM system.tables WHERE database = {db:String} "
+                "AND name = 'events_raw'",
+                parameters={"db": database},
+            ).result_rows[0][0]
+        )
+
+    MigrationRunner(clickhouse, _settings(database)).apply()
+    assert "merge_selector_base = 20" in engine()
+    MigrationRunner(clickhouse, _settings(database, raw_merge_selector_base=8)).apply()
+    assert "merge_selector_base = 8" in engine()
