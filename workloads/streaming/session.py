@@ -84,8 +84,12 @@ def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> Sp
             f"-Dlog4j2.configurationFile=file:{env.log_config}",
             f"-Drtap.log.file={env.log_file}",
         ]
+    # Two task slots per core. A sessions batch runs tasks of several seconds; with one
+    # slot per core, ingest tasks queued behind them and freshness spiked at every
+    # sessions trigger. With spare slots the OS shares the cores instead (measured at
+    # 50k events/s: p95 3.77 -> 2.62 s, peaks 5.2 -> 3.3 s).
     builder = (
-        SparkSession.builder.master(f"local[{cores}]")
+        SparkSession.builder.master(f"local[{cores * 2}]")
         .appName("rtap-streaming")
         .config("spark.jars", ",".join(str(jar) for jar in env.connector_jars))
         .config("spark.driver.memory", settings.driver_memory)
