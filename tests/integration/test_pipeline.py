@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import threading
+from collections import defaultdict
 
 import pytest
+from confluent_kafka import Consumer
 
 from rtap.local.control_client import ControlClient
 from rtap.local.runner import PipelineRun
 from rtap.local.stack import LocalStack
+from workloads.kafka import client_config
 
 pytestmark = pytest.mark.integration
 
@@ -49,3 +52,29 @@ def test_two_hundred_thousand_events_with_one_percent_malformed(
     stats_now = control.stats()
     assert stats_now["queries"]["ingest"]["restarts"] == 0
     assert stats_now["sessions_stored"] > 0  # sessions closed by the watermark were written
+    _assert_keyed_by_user(stack, sample=EVENTS // 2)
+
+
+def _assert_keyed_by_user(stack: LocalStack, sample: int) -> None:
+    """Every user's records are in one partition (the producer sends in batches, and
+    the partitioner must still run per record, on its key)."""
+    consumer = Consumer(
+        client_config(
+            stack.bootstrap,
+            **{"group.id": "keyed-check", "auto.offset.reset": "earliest"},
+        )
+    )
+    consumer.subscribe([stack.settings.kafka.events_topic])
+    partitions_of: defaultdict[bytes, set[int]] = defaultdict(set)
+    read = 0
+    try:
+        while read < sample:
+            messages = consumer.consume(10_000, timeout=10)
+            assert messages, f"the events topic ran dry after {read} records"
+            for message in messages:
+                partitions_of[message.key() or b""].add(message.partition() or 0)
+            read += len(messages)
+    finally:
+        consumer.close()
+    assert len({p for parts in partitions_of.values() for p in parts}) > 1
+    assert all(len(parts) == 1 for parts in partitions_of.values())

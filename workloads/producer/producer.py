@@ -5,7 +5,6 @@ from __future__ import annotations
 import threading
 import time
 from dataclasses import dataclass
-from functools import partial
 from typing import Any
 
 import numpy as np
@@ -26,7 +25,6 @@ log = structlog.get_logger(__name__)
 # per record instead of 8 (bench process CPU per event at 20,000 events/s).
 _CHUNK = 2_000
 _MIN_BATCH_S = 0.01
-_POLL_EVERY = 500
 
 
 @dataclass
@@ -113,40 +111,64 @@ class EventProducer:
         return self.close()
 
     def close(self, timeout_s: float = 60.0) -> ProducerStats:
-        """Wait for outstanding deliveries and close the ground truth."""
+        """Wait for outstanding deliveries and close the ground truth.
+
+        Records still undelivered after `timeout_s` are purged: their reports then come
+        back as failures, so every batch learns which of its records were written.
+        """
         remaining = self._producer.flush(timeout_s)
         self.stats.undelivered_at_close = remaining
+        if remaining:
+            log.error("deliveries still pending at close; purging them", pending=remaining)
+            self._producer.purge(in_queue=True, in_flight=True)
+            self._producer.flush(0)
         for in_flight in list(self._unfinished):
             in_flight.finish()
         self.stats.finished_at = time.time()
         self._truth.close()
-        if remaining:
-            log.error("deliveries still pending at close", pending=remaining)
         return self.stats
 
     def _send(self, batch: RecordBatch) -> None:
+        """Queue a batch with one produce_batch call: per-record produce() calls, each
+        with its own callback, cost 2.7 µs per record against 0.7."""
         in_flight = InFlightBatch(batch, self._truth, self.stats, self._unfinished)
-        produce, delivered = self._producer.produce, in_flight.delivered
-        for index, (value, key) in enumerate(zip(batch.values, batch.keys, strict=True)):
-            callback = partial(delivered, index)
-            while True:
-                try:
-                    produce(self._topic, value, key, on_delivery=callback)
-                    break
-                except BufferError:
-                    # The local queue is full: the broker is slower than we are. Wait for
-                    # deliveries to drain rather than dropping the record.
-                    self.stats.queue_full_waits += 1
-                    self._producer.poll(0.05)
-            if index % _POLL_EVERY == 0:
-                self._producer.poll(0)
+        indices = list(range(len(batch)))
+        messages: list[dict[str, Any]] = [
+            {"value": value, "key": key}
+            for value, key in zip(batch.values, batch.keys, strict=True)
+        ]
+        while messages:
+            queued = self._producer.produce_batch(
+                self._topic, messages, on_delivery=in_flight.delivered
+            )
+            if queued == len(messages):
+                break
+            retry_indices: list[int] = []
+            retry: list[dict[str, Any]] = []
+            for index, message in zip(indices, messages, strict=True):
+                error: KafkaError | None = message.pop("_error", None)
+                if error is None:
+                    continue
+                if error.code() == KafkaError._QUEUE_FULL:
+                    retry_indices.append(index)
+                    retry.append(message)
+                else:
+                    in_flight.refused(index, error)
+            if retry:
+                # The local queue is full: the broker is slower than we are. Wait for
+                # deliveries to drain rather than dropping the records.
+                self.stats.queue_full_waits += 1
+                self._producer.poll(0.05)
+            indices, messages = retry_indices, retry
+        self._producer.poll(0)
         self.stats.attempted += len(batch)
 
 
 class InFlightBatch:
     """A batch's outstanding deliveries. The ground truth counts the batch in one
-    vectorised step once all its delivery reports are in (or at close, what was
-    delivered by then), instead of one call per record."""
+    vectorised step once all its delivery reports are in, instead of one call per
+    record. Reports carry no record index: a success is only counted, and a failure
+    (rare) is matched to its record by payload."""
 
     def __init__(
         self,
@@ -160,22 +182,54 @@ class InFlightBatch:
         self._stats = stats
         self._unfinished = unfinished
         self._pending = len(batch)
-        self._delivered = np.zeros(len(batch), dtype=np.bool_)
+        self._failed: list[int] = []
+        # Payload -> indices of the records not yet matched to a failure; built on the
+        # first failure. Identical payloads (malformed ones can be) are interchangeable.
+        self._unmatched: dict[bytes, list[int]] | None = None
         unfinished.add(self)
 
-    def delivered(self, index: int, error: KafkaError | None, _: Message) -> None:
-        if error is None:
-            self._delivered[index] = True
-        else:
-            self._stats.failed += 1
-            self._truth.record_failure(error.name())
+    def delivered(self, error: KafkaError | None, message: Message) -> None:
+        if self._pending < 0:
+            return  # finished at close: late reports are not counted
+        if error is not None:
+            self._fail(self._index_of(message.value() or b""), error)
+        self._pending -= 1
+        if self._pending == 0:
+            self.finish()
+
+    def refused(self, index: int, error: KafkaError) -> None:
+        """produce_batch refused the record outright; no report will come for it."""
+        if self._unmatched is not None:
+            self._unmatched[self._batch.values[index]].remove(index)
+        self._fail(index, error)
         self._pending -= 1
         if self._pending == 0:
             self.finish()
 
     def finish(self) -> None:
-        """Count what was delivered; reports arriving later are not counted."""
+        """Count what was delivered. A batch still missing reports at close (after the
+        purge, which reports every record) cannot tell which records were written: it
+        counts none, and says so."""
         self._unfinished.discard(self)
+        delivered = np.ones(len(self._batch), dtype=np.bool_)
+        if self._pending > 0:
+            log.error("a batch finished with reports missing", missing=self._pending)
+            delivered[:] = False
+        delivered[self._failed] = False
         self._pending = -1
-        self._stats.acked += int(self._delivered.sum())
-        self._truth.record_batch(self._batch, self._delivered)
+        self._stats.acked += int(delivered.sum())
+        self._truth.record_batch(self._batch, delivered)
+
+    def _fail(self, index: int, error: KafkaError) -> None:
+        self._failed.append(index)
+        self._stats.failed += 1
+        self._truth.record_failure(error.name())
+
+    def _index_of(self, payload: bytes) -> int:
+        if self._unmatched is None:
+            self._unmatched = {}
+            for index, value in enumerate(self._batch.values):
+                self._unmatched.setdefault(value, []).append(index)
+            for index in self._failed:
+                self._unmatched[self._batch.values[index]].remove(index)
+        return self._unmatched[payload].pop()
