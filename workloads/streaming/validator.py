@@ -19,7 +19,7 @@ from py4j.java_gateway import JavaPackage
 from pyspark.sql import SparkSession
 from pyspark.sql import types as T
 
-from workloads.events.model import EVENT_FIELDS, EventLimits, EventType
+from workloads.events.model import EVENT_FIELDS, EventLimits, EventType, Reason
 from workloads.events.spark import typed_event_schema
 
 VALIDATOR_CLASS = "dev.rtap.streaming.EventValidator"
@@ -32,7 +32,8 @@ class ValidatorMissingError(RuntimeError):
 
 
 def validator_config(limits: EventLimits) -> str:
-    """What the UDF checks, as JSON: fields in model order, event types, limits."""
+    """What the UDF checks, as JSON: fields in model order, event types, limits, and
+    the reason codes it dead-letters with (by the names of `Reason`)."""
     config: dict[str, Any] = {
         "fields": [
             {"name": spec.name, "kind": spec.kind.value, "required": spec.required}
@@ -40,6 +41,7 @@ def validator_config(limits: EventLimits) -> str:
         ],
         "event_types": [member.value for member in EventType],
         "limits": limits.model_dump(),
+        "reasons": {member.name: member.value for member in Reason},
     }
     return orjson.dumps(config).decode()
 

@@ -159,3 +159,4 @@ def test_the_config_carries_the_model_and_the_limits() -> None:
     ]
     assert config["limits"]["max_properties"] == 5
     assert "click" in config["event_types"]
+    assert config["reasons"]["NOT_JSON"] == Reason.NOT_JSON.value
