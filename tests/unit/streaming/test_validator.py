@@ -7,16 +7,24 @@ from __future__ import annotations
 import random
 import re
 from datetime import UTC, datetime, timedelta, timezone
+from types import SimpleNamespace
 from typing import Any
 
 import orjson
 import pytest
+from py4j.java_gateway import JavaPackage
 from pyspark.sql import SparkSession
 
 from workloads.events import EventLimits, Reason
 from workloads.events.model import IDENTIFIER_PATTERN, TIMESTAMP_PATTERN, UUID_PATTERN
 from workloads.streaming.transforms import DETAIL, REASON, parse_events
-from workloads.streaming.validator import validator_config, verdict_schema
+from workloads.streaming.validator import (
+    VALIDATOR_CLASS,
+    ValidatorMissingError,
+    register_validator,
+    validator_config,
+    verdict_schema,
+)
 
 from .test_transforms import GOOD, NOW, _kafka_rows, _parse, _with
 
@@ -160,3 +168,13 @@ def test_the_config_carries_the_model_and_the_limits() -> None:
     assert config["limits"]["max_properties"] == 5
     assert "click" in config["event_types"]
     assert config["reasons"]["NOT_JSON"] == Reason.NOT_JSON.value
+
+
+def test_a_missing_jar_says_how_to_build_it() -> None:
+    """py4j answers an unknown class with a JavaPackage; the error names the fix."""
+    missing = JavaPackage(VALIDATOR_CLASS, gateway_client=None)
+    streaming = SimpleNamespace(EventValidator=missing)
+    jvm = SimpleNamespace(dev=SimpleNamespace(rtap=SimpleNamespace(streaming=streaming)))
+    session: Any = SimpleNamespace(_jvm=jvm)
+    with pytest.raises(ValidatorMissingError, match="run `make setup`"):
+        register_validator(session, EventLimits())
