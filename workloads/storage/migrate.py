@@ -178,12 +178,7 @@ class MigrationRunner:
     def reconcile_retention(self) -> None:
         for policy in TTL_POLICIES:
             days = int(getattr(self._settings, policy.setting))
-            engine_full = self._client.query(
-                "SELECT engine_full FROM system.tables WHERE database = {db:String} "
-                "AND name = {table:String}",
-                parameters={"db": self._db, "table": policy.table},
-            ).result_rows[0][0]
-            current = _TTL_DAYS.search(engine_full)
+            current = _TTL_DAYS.search(self._engine_full(policy.table))
             if current and int(current[1]) == days:
                 continue
             self._client.command(
@@ -202,12 +197,7 @@ class MigrationRunner:
         if not known:
             log.warning("this ClickHouse has no merge_selector_base; merges keep their default")
             return
-        engine_full = self._client.query(
-            "SELECT engine_full FROM system.tables WHERE database = {db:String} "
-            "AND name = 'events_raw'",
-            parameters={"db": self._db},
-        ).result_rows[0][0]
-        current = _MERGE_SELECTOR_BASE.search(engine_full)
+        current = _MERGE_SELECTOR_BASE.search(self._engine_full("events_raw"))
         if current and float(current[1]) == base:
             return
         self._client.command(
@@ -215,6 +205,16 @@ class MigrationRunner:
             f"MODIFY SETTING merge_selector_base = {base}"
         )
         log.info("merge selector base set", table="events_raw", base=base)
+
+    def _engine_full(self, table: str) -> str:
+        """The table's engine clause as the server reports it (TTL and settings included)."""
+        return str(
+            self._client.query(
+                "SELECT engine_full FROM system.tables WHERE database = {db:String} "
+                "AND name = {table:String}",
+                parameters={"db": self._db, "table": table},
+            ).result_rows[0][0]
+        )
 
     def _ensure_ledger(self) -> None:
         self._client.command(f"CREATE DATABASE IF NOT EXISTS {self._db}{self._on_cluster}")
