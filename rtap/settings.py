@@ -64,6 +64,9 @@ class LocalSettings(SettingsModel):
     run_dir: str = ".rtap/run"
     kafka_heap_mb: int = Field(1024, ge=256, le=65536)
     startup_timeout_seconds: int = Field(180, ge=10)
+    # The sessions query's process runs at this nice value (0-19): its bursts of stateful
+    # work then take only CPU that ingest leaves idle (docs/architecture.md).
+    sessions_niceness: int = Field(19, ge=0, le=19)
 
 
 class SlaSettings(SettingsModel):

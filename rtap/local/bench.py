@@ -97,6 +97,7 @@ def run_ingest_benchmark(
         "wall_seconds": wall,
         "stage_seconds": stages,
         "plot": str(plot),
+        "timeline": timeline,
     }
     if json_path is not None:
         write_summary(summary, json_path, extra=details)

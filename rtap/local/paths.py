@@ -52,6 +52,16 @@ class RunPaths:
         return self.root / "staging" / "session-input"
 
     @property
+    def session_output(self) -> Path:
+        """Closed sessions, one Arrow file per batch, waiting for the platform to store."""
+        return self.root / "staging" / "session-output"
+
+    @property
+    def sessions_status(self) -> Path:
+        """What the sessions process last reported about itself (JSON, rewritten each second)."""
+        return self.root / "staging" / "sessions-status.json"
+
+    @property
     def runs(self) -> Path:
         """Ground truth and summaries of producing runs, one folder per run."""
         return self.root / "runs"

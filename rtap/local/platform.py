@@ -1,8 +1,9 @@
-"""The platform process: owns the chDB engine, hosts the Spark driver and the API.
+"""The platform process: owns the chDB engine, hosts the ingest query's driver and the API.
 
 chDB allows one engine per process, so everything that touches ClickHouse locally runs
-here: the streaming job's sinks (foreachBatch runs in this driver process), the serving
-API, and the control endpoints that report and verify. Run as
+here: the ingest query's sink (foreachBatch runs in this driver process), the loader of
+the sessions the sessions process hands over, the serving API, and the control
+endpoints that report and verify. Run as
 `python -m rtap.local.platform`; rtap starts it with RTAP_SETTINGS_FILE (the settings it
 validated) and RTAP_PROJECT_DIR set.
 """
@@ -25,6 +26,7 @@ from rtap.local.paths import RunPaths
 from rtap.local.prerequisites import jars
 from rtap.local.redis_server import redis_url
 from rtap.local.secrets import LocalSecrets
+from rtap.local.status_file import StatusFile
 from rtap.logs import configure_logging
 from rtap.settings import (
     SETTINGS_FILE_VARIABLE,
@@ -41,10 +43,16 @@ from workloads.storage.client import connect
 from workloads.storage.data_version import DataVersion
 from workloads.storage.migrate import MigrationRunner
 from workloads.storage.verification import count_events, rollup_snapshot, verify_run
-from workloads.streaming.assembly import build_streaming_job, start_dead_letters
+from workloads.streaming.assembly import (
+    Storage,
+    ingest_writer,
+    sessions_writer,
+    start_dead_letters,
+)
 from workloads.streaming.dead_letters import DeadLetterWriter
-from workloads.streaming.job import StreamingJob
+from workloads.streaming.job import BatchWriter, StreamingJob
 from workloads.streaming.metrics import PipelineMetrics
+from workloads.streaming.outbox import SessionOutboxLoader
 from workloads.streaming.session import JobEnvironment, create_spark_session, warm_up
 
 log = structlog.get_logger(__name__)
@@ -63,6 +71,8 @@ class Platform:
         self._redis_url = redis_url(settings.local.redis_port, secrets.redis_password)
         self._client: Any = None
         self._job: StreamingJob | None = None
+        self._sessions_loader: SessionOutboxLoader | None = None
+        self._sessions_status = StatusFile(paths.sessions_status)
         self._dead_letters: DeadLetterWriter | None = None
         self._spark: SparkSession | None = None
         self._stopping = threading.Event()
@@ -87,7 +97,10 @@ class Platform:
         )
 
     def start_streaming(self) -> None:
-        """Dead-letter writer, Spark and both queries; sets `state`."""
+        """Dead-letter writer, Spark, the ingest query and the sessions loader; sets `state`.
+
+        The sessions query runs in the sessions process; this one stores what it hands over.
+        """
         self._step("starting the dead-letter writer")
         self._dead_letters = start_dead_letters(self.bootstrap, self.settings.kafka)
         self._step("starting Spark")
@@ -106,28 +119,34 @@ class Platform:
         )
         spark = self._spark = create_spark_session(self.settings.streaming, env)
         self._step("warming up Spark")
-        seconds = warm_up(spark, self.settings.events, self.settings.streaming)
+        seconds = warm_up(spark, self.settings.events, self.settings.streaming, ("ingest",))
         log.info("spark warmed up", seconds=seconds)
-        self._job = self._streaming_job(spark, env)
-        self._step("starting streaming queries")
-        self._job.start()
-        self.state, self.detail = "running", "streaming"
-        log.info("platform running")
-
-    def _streaming_job(self, spark: SparkSession, env: JobEnvironment) -> StreamingJob:
-        if self._dead_letters is None:
-            raise RuntimeError("the dead-letter writer starts before the job")
-        return build_streaming_job(
+        storage = Storage(
+            self._client,
+            self.settings.clickhouse.database,
+            DataVersion(redis.Redis.from_url(self._redis_url, socket_timeout=0.5)),
+        )
+        self._sessions_loader = SessionOutboxLoader(
+            self.paths.session_output, sessions_writer(storage, self.metrics)
+        )
+        self._sessions_loader.start()
+        self._job = StreamingJob(
             spark,
             settings=self.settings.streaming,
             limits=self.settings.events,
             env=env,
-            clickhouse=self._client,
-            database=self.settings.clickhouse.database,
-            dead_letters=self._dead_letters,
-            version=DataVersion(redis.Redis.from_url(self._redis_url, socket_timeout=0.5)),
+            writers={"ingest": self._ingest_writer(storage, env)},
             metrics=self.metrics,
         )
+        self._step("starting the ingest query")
+        self._job.start()
+        self.state, self.detail = "running", "streaming"
+        log.info("platform running")
+
+    def _ingest_writer(self, storage: Storage, env: JobEnvironment) -> BatchWriter:
+        if self._dead_letters is None:
+            raise RuntimeError("the dead-letter writer starts before the job")
+        return ingest_writer(storage, self._dead_letters, env.session_input, self.metrics)
 
     def supervise(self) -> None:
         while not self._stopping.wait(1.0):
@@ -138,6 +157,8 @@ class Platform:
         self._stopping.set()
         if self._job is not None:
             self._job.stop()
+        if self._sessions_loader is not None:
+            self._sessions_loader.stop()
         if self._dead_letters is not None:
             self._dead_letters.close()
         if self._spark is not None:
@@ -149,13 +170,23 @@ class Platform:
 
     def stats(self, timeline_since: float | None) -> dict[str, Any]:
         snapshot = self.metrics.snapshot(timeline_since)
-        snapshot["queries"] = self._job.status() if self._job else {}
+        snapshot["queries"] = {**(self._job.status() if self._job else {}), **self._sessions()}
         snapshot["state"] = self.state
         if self._client is not None:
             snapshot["clickhouse_rows"] = count_events(
                 self._client, self.settings.clickhouse.database
             )
         return snapshot
+
+    def _sessions(self) -> dict[str, Any]:
+        """The sessions query as its process last reported it."""
+        status = self._sessions_status.read()
+        if status is not None and status["state"] == "running":
+            return dict(status["queries"])
+        error = "the sessions process is not running" if status is None else status["detail"]
+        return {
+            "sessions": {"active": False, "restarts": 0, "last_error": error, "end_offsets": {}}
+        }
 
     def rollups(self, from_minute: int) -> list[list[Any]]:
         cells = rollup_snapshot(self._client, self.settings.clickhouse.database, from_minute)

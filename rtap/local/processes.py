@@ -174,3 +174,25 @@ def wait_until(
             raise RuntimeError(f"{what}: the process exited")
         time.sleep(interval_s)
     raise TimeoutError(f"{what}: not ready after {timeout_s:.0f}s")
+
+
+def lower_own_priority(niceness: int) -> None:
+    """Run this process, and every thread and child it starts from now on, at `niceness`.
+
+    Linux shares CPU between autogroups (one per session) before it looks at nice
+    values, and rtap starts each process as a session leader, so the autogroup's nice
+    value is raised as well; a nice value alone would change nothing against the other
+    processes. Raising either needs no privilege. A process that does not lead its
+    session leaves the autogroup alone: it is shared with the rest of the session (the
+    shell that started it, say).
+    """
+    current = os.getpriority(os.PRIO_PROCESS, 0)
+    if niceness > current:
+        os.nice(niceness - current)
+    autogroup = Path("/proc/self/autogroup")
+    if autogroup.exists() and os.getsid(0) == os.getpid():
+        try:
+            autogroup.write_text(str(niceness))
+        except OSError as error:
+            log.warning("could not lower the autogroup's priority", error=str(error))
+    log.info("running at low CPU priority", niceness=os.getpriority(os.PRIO_PROCESS, 0))

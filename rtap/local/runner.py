@@ -51,6 +51,7 @@ class RunSummary:
     delivery_failures: int
     duration_s: float
     drain_s: float
+    session_duplicates: int = 0
     dead_letters_by_reason: dict[str, int] = field(default_factory=dict)
     malformed_by_reason: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -159,6 +160,7 @@ class PipelineRun:
             delivery_failures=sum(truth.delivery_failures.values()),
             duration_s=stats.finished_at - stats.started_at,
             drain_s=self._drain_s,
+            session_duplicates=storage["session_duplicates"],
             dead_letters_by_reason=dict(letters.by_reason),
             malformed_by_reason=dict(truth.malformed),
         )
@@ -194,6 +196,8 @@ def _problems(
         problems.append(f"{summary.duplicates} events are stored more than once")
     if summary.unexpected:
         problems.append(f"{summary.unexpected} stored rows were never acknowledged")
+    if summary.session_duplicates:
+        problems.append(f"{summary.session_duplicates} sessions are stored more than once")
     if summary.rollup_mismatches:
         examples = storage["mismatch_examples"][:3]
         problems.append(f"{summary.rollup_mismatches} rollup cells disagree, e.g. {examples}")

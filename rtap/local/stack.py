@@ -1,4 +1,5 @@
-"""The local platform as a whole: Kafka broker, redis-server and the platform process."""
+"""The local platform as a whole: Kafka broker, redis-server, the platform process and
+the sessions process."""
 
 from __future__ import annotations
 
@@ -26,6 +27,7 @@ from rtap.local.prerequisites import (
 from rtap.local.processes import ProcessRegistry
 from rtap.local.redis_server import LocalRedis, redis_url
 from rtap.local.secrets import LocalSecrets
+from rtap.local.status_file import StatusFile
 from rtap.settings import SETTINGS_FILE_VARIABLE, StackSettings
 from workloads.kafka import ensure_topics
 from workloads.serving.auth import KeyStore
@@ -33,8 +35,11 @@ from workloads.serving.auth import KeyStore
 log = structlog.get_logger(__name__)
 
 PLATFORM = "platform"
+SESSIONS = "sessions"
 # Stopped in this order: the platform first, so its last batch commits while Kafka is up.
-COMPONENTS = (PLATFORM, redis_server.NAME, kafka_broker.NAME)
+# Sessions the sessions process hands over after that wait in its outbox for the next
+# start.
+COMPONENTS = (PLATFORM, SESSIONS, redis_server.NAME, kafka_broker.NAME)
 Report = Callable[[str], None]
 
 
@@ -93,28 +98,50 @@ class LocalStack:
         report("starting redis-server")
         redis = LocalRedis(self.settings, self.paths, redis_exe, secrets.redis_password)
         redis.wait_ready(timeout, redis.start(self.registry))
+        # The two Spark processes start side by side; the sessions one at low priority.
+        sessions = self.start_sessions()
         self.start_platform(report)
+        report("waiting for the sessions query")
+        self.wait_for_sessions(sessions)
+
+    def start_sessions(self) -> subprocess.Popen[bytes]:
+        """Start the sessions process (the sessions query); `wait_for_sessions` waits."""
+        # Two drivers must never share a checkpoint: whatever a crash left goes first.
+        self.registry.stop(SESSIONS, timeout_s=30.0, force=True)
+        self.paths.sessions_status.unlink(missing_ok=True)
+        return self.registry.start(
+            SESSIONS,
+            [sys.executable, "-m", "rtap.local.sessions_process"],
+            self.paths.logs / "sessions.log",
+            env=self._child_env(),
+            cwd=self.project_dir,
+        )
+
+    def wait_for_sessions(self, process: subprocess.Popen[bytes]) -> None:
+        status = StatusFile(self.paths.sessions_status)
+        deadline = time.monotonic() + self.settings.local.startup_timeout_seconds
+        reason = "the sessions process did not start in time"
+        while time.monotonic() < deadline:
+            if process.poll() is not None:
+                reason = "the sessions process exited"
+                break
+            current = status.read()
+            if current is not None and current["state"] == "running":
+                return
+            if current is not None and current["state"] == "failed":
+                reason = str(current["detail"])
+                break
+            time.sleep(0.3)
+        raise StartupError(_failure(SESSIONS, reason, self.paths.logs / "sessions.log"))
 
     def start_platform(self, report: Report, extra_env: dict[str, str] | None = None) -> None:
-        """Start the platform process and wait until its queries run.
-
-        The platform gets the settings this process validated, as a file, so that both
-        agree even when they were overridden here (tests, `--rate`).
-        """
+        """Start the platform process and wait until its ingest query runs."""
         self._reap_platform()
-        settings_file = self.paths.root / "settings.json"
-        settings_file.write_text(self.settings.model_dump_json(by_alias=True))
-        env = {
-            **os.environ,
-            "RTAP_PROJECT_DIR": str(self.project_dir),
-            SETTINGS_FILE_VARIABLE: str(settings_file),
-            **(extra_env or {}),
-        }
         self._platform = self.registry.start(
             PLATFORM,
             [sys.executable, "-m", "rtap.local.platform"],
             self.paths.logs / "platform.log",
-            env=env,
+            env=self._child_env(extra_env),
             cwd=self.project_dir,
         )
         client = self.control()
@@ -135,6 +162,21 @@ class LocalStack:
             time.sleep(0.3)
         raise StartupError(self._platform_failure("the platform did not start in time"))
 
+    def _child_env(self, extra_env: dict[str, str] | None = None) -> dict[str, str]:
+        """The environment of the processes rtap starts.
+
+        They get the settings this process validated, as a file, so that all agree even
+        when they were overridden here (tests, `--rate`).
+        """
+        settings_file = self.paths.root / "settings.json"
+        settings_file.write_text(self.settings.model_dump_json(by_alias=True))
+        return {
+            **os.environ,
+            "RTAP_PROJECT_DIR": str(self.project_dir),
+            SETTINGS_FILE_VARIABLE: str(settings_file),
+            **(extra_env or {}),
+        }
+
     def platform_running(self) -> bool:
         """Whether the platform process itself (not its leftover JVM) is alive."""
         return self._platform is not None and self._platform.poll() is None
@@ -153,6 +195,10 @@ class LocalStack:
         if self._platform is not None:
             self._platform.kill()
             self._platform.wait()
+
+    def kill_sessions(self) -> None:
+        """kill -9 the sessions process and its JVM, as a crash would."""
+        self.registry.stop(SESSIONS, force=True)
 
     def stop(self, report: Report | None = None) -> list[str]:
         """Stop every component rtap started here, by pid; returns those that were running."""
@@ -188,9 +234,11 @@ class LocalStack:
         self.registry.stop(PLATFORM, timeout_s=30.0, force=True)
 
     def _platform_failure(self, reason: str) -> str:
-        log_path = self.paths.logs / "platform.log"
-        tail = _tail(log_path, 8)
-        return f"platform failed to start: {reason}\n  log: {log_path}\n{tail}"
+        return _failure(PLATFORM, reason, self.paths.logs / "platform.log")
+
+
+def _failure(component: str, reason: str, log_path: Path) -> str:
+    return f"{component} failed to start: {reason}\n  log: {log_path}\n{_tail(log_path, 8)}"
 
 
 def _tail(path: Path, lines: int) -> str:

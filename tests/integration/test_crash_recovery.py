@@ -1,4 +1,5 @@
-"""kill -9 the platform process mid-run, twice, and restart it from the checkpoint."""
+"""kill -9 the platform process mid-run, twice, and the sessions process once, and
+restart each from its checkpoint."""
 
 from __future__ import annotations
 
@@ -23,14 +24,16 @@ RATE = 2_000
 MIN_EVENTS = 100_000
 
 
-def _wait_for_progress(control: ControlClient, above: int, timeout_s: float = 120) -> int:
+def _wait_for_progress(
+    control: ControlClient, above: int, figure: str = "rows_stored", timeout_s: float = 120
+) -> int:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
-        stored = int(control.stats()["rows_stored"])
+        stored = int(control.stats()[figure])
         if stored > above:
             return stored
         time.sleep(0.2)
-    raise TimeoutError(f"no rows stored beyond {above} within {timeout_s}s")
+    raise TimeoutError(f"{figure} did not grow beyond {above} within {timeout_s}s")
 
 
 def test_no_loss_and_no_duplicates_across_two_crashes(
@@ -61,7 +64,16 @@ def test_no_loss_and_no_duplicates_across_two_crashes(
     stack.kill_platform()
     stack.start_platform(lambda _: None)
 
-    # Events keep arriving after the second restart, then the producer stops.
+    # Crash 3: kill -9 the sessions process once it hands sessions over, and restart it.
+    # Files it wrote before the kill are stored within a second; the restart takes far
+    # longer, so sessions stored after it come from the new process.
+    _wait_for_progress(control, above=0, figure="sessions_stored")
+    stack.kill_sessions()
+    stack.wait_for_sessions(stack.start_sessions())
+    stored = int(control.stats()["sessions_stored"])
+    _wait_for_progress(control, above=stored, figure="sessions_stored")
+
+    # Events keep arriving after the restarts, then the producer stops.
     _wait_for_progress(control, above=0)
     time.sleep(1.5)
     stop.set()
@@ -76,4 +88,5 @@ def test_no_loss_and_no_duplicates_across_two_crashes(
     assert summary.missing == 0
     assert summary.rollup_mismatches == 0
     assert summary.dead_lettered == summary.malformed
+    assert summary.session_duplicates == 0
     assert summary.passed, summary.problems

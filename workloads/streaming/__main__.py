@@ -32,7 +32,13 @@ from workloads.cluster_env import (
 )
 from workloads.redis_client import connect_redis
 from workloads.storage.data_version import DataVersion
-from workloads.streaming.assembly import build_streaming_job, start_dead_letters
+from workloads.streaming.assembly import (
+    Storage,
+    ingest_writer,
+    sessions_writer,
+    start_dead_letters,
+)
+from workloads.streaming.job import QUERIES, StreamingJob
 from workloads.streaming.metrics import PipelineMetrics
 from workloads.streaming.session import JobEnvironment, attach_cluster_session, child, warm_up
 
@@ -64,17 +70,22 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
         return 2
     dead_letters = start_dead_letters(env.bootstrap, settings.kafka, security)
     spark = attach_cluster_session(settings.streaming, int(environ.get("EXECUTOR_CORES", "2")))
-    log.info("spark warmed up", seconds=warm_up(spark, settings.events, settings.streaming))
-    job = build_streaming_job(
+    seconds = warm_up(spark, settings.events, settings.streaming, QUERIES)
+    log.info("spark warmed up", seconds=seconds)
+    version = DataVersion(connect_redis(versions, socket_timeout=0.5))
+    storage = Storage(clickhouse, settings.clickhouse.database, version)
+    metrics = PipelineMetrics()
+    # Executors have cores of their own here, so both queries share one application.
+    job = StreamingJob(
         spark,
         settings=settings.streaming,
         limits=settings.events,
         env=env,
-        clickhouse=clickhouse,
-        database=settings.clickhouse.database,
-        dead_letters=dead_letters,
-        version=DataVersion(connect_redis(versions, socket_timeout=0.5)),
-        metrics=PipelineMetrics(),
+        writers={
+            "ingest": ingest_writer(storage, dead_letters, env.session_input, metrics),
+            "sessions": sessions_writer(storage, metrics),
+        },
+        metrics=metrics,
     )
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())

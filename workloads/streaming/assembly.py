@@ -1,23 +1,19 @@
-"""The streaming job put together from its parts, the same way wherever it runs (the
-local platform process, or a SparkApplication's driver)."""
+"""The streaming job's writers put together from their parts, the same way wherever the
+job runs (the local platform and sessions processes, or a SparkApplication's driver)."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
-from pyspark.sql import SparkSession
-
-from workloads.events.model import EventLimits
 from workloads.kafka import KafkaSettings, dead_letter_transactional_id
 from workloads.storage.data_version import DataVersion
 from workloads.storage.sink import ClickHouseSink
 from workloads.streaming.batches import IngestBatchWriter, SessionBatchWriter, SessionInputStager
 from workloads.streaming.dead_letters import DeadLetterWriter
 from workloads.streaming.faults import CrashPoints
-from workloads.streaming.job import StreamingJob
+from workloads.streaming.job import BatchWriter
 from workloads.streaming.metrics import PipelineMetrics
-from workloads.streaming.session import JobEnvironment
-from workloads.streaming.settings import StreamingSettings
 
 
 def start_dead_letters(
@@ -35,33 +31,34 @@ def start_dead_letters(
     return writer
 
 
-def build_streaming_job(
-    spark: SparkSession,
-    *,
-    settings: StreamingSettings,
-    limits: EventLimits,
-    env: JobEnvironment,
-    clickhouse: Any,
-    database: str,
+@dataclass(frozen=True)
+class Storage:
+    """Where committed batches go: ClickHouse, and the data version cached answers follow."""
+
+    clickhouse: Any
+    database: str
+    version: DataVersion
+
+    def sink(self) -> ClickHouseSink:
+        return ClickHouseSink(self.clickhouse, self.database)
+
+
+def ingest_writer(
+    storage: Storage,
     dead_letters: DeadLetterWriter,
-    version: DataVersion,
+    session_input: str,
     metrics: PipelineMetrics,
-) -> StreamingJob:
-    sink = ClickHouseSink(clickhouse, database)
+) -> BatchWriter:
     # Each committed batch bumps the data version, so cached API answers move on.
-    return StreamingJob(
-        spark,
-        settings=settings,
-        limits=limits,
-        env=env,
-        ingest=IngestBatchWriter(
-            sink,
-            dead_letters,
-            SessionInputStager(env.session_input),
-            metrics,
-            crash_points=CrashPoints.from_environment(),
-            on_stored=version.bump,
-        ).write,
-        sessions=SessionBatchWriter(sink, metrics, on_stored=version.bump).write,
-        metrics=metrics,
-    )
+    return IngestBatchWriter(
+        storage.sink(),
+        dead_letters,
+        SessionInputStager(session_input),
+        metrics,
+        crash_points=CrashPoints.from_environment(),
+        on_stored=storage.version.bump,
+    ).write
+
+
+def sessions_writer(storage: Storage, metrics: PipelineMetrics) -> BatchWriter:
+    return SessionBatchWriter(storage.sink(), metrics, on_stored=storage.version.bump).write

@@ -2,17 +2,19 @@
 
 Two queries: `ingest` reads the events topic, validates, stores raw events, dead-letters
 the rest and stages valid events as Parquet; `sessions` reads the staged events and
-sessionizes them. Each has its own checkpoint; the sinks are idempotent, so restarting
-a query from its checkpoint after any crash neither loses nor duplicates data. A query
-that fails is restarted with exponential backoff.
+sessionizes them. A job runs both, or one of them: locally each runs in a process of its
+own. Each query has its own checkpoint; the sinks are idempotent, so restarting a query
+from its checkpoint after any crash neither loses nor duplicates data. A query that
+fails is restarted with exponential backoff.
 """
 
 from __future__ import annotations
 
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -44,6 +46,7 @@ _MAX_BACKOFF_S = 60.0
 # Spark refuses state of another schema, so the old checkpoint would fail every restart.
 # v2: sessions keep event types as a bit mask instead of a set.
 CHECKPOINT_NAMES = {"ingest": "ingest", "sessions": "sessions-v2"}
+QUERIES = ("ingest", "sessions")
 
 
 @dataclass
@@ -65,19 +68,25 @@ class StreamingJob:
         settings: StreamingSettings,
         limits: EventLimits,
         env: JobEnvironment,
-        ingest: BatchWriter,
-        sessions: BatchWriter,
+        writers: Mapping[str, BatchWriter],
         metrics: PipelineMetrics,
     ) -> None:
+        """`writers` names the queries to run ("ingest", "sessions") and where each
+        writes its micro-batches."""
+        unknown = sorted(set(writers) - set(QUERIES))
+        if unknown or not writers:
+            raise ValueError(f"queries must be some of {QUERIES}, got {sorted(writers)}")
         self._spark = spark
         self._settings = settings
         self._limits = limits
         self._env = env
         self.metrics = metrics
         self._lock = threading.Lock()
+        starters = {"ingest": self._start_ingest, "sessions": self._start_sessions}
         self._queries = {
-            "ingest": _QueryState(lambda: self._start_ingest(ingest)),
-            "sessions": _QueryState(lambda: self._start_sessions(sessions)),
+            name: _QueryState(partial(starters[name], writers[name]))
+            for name in QUERIES
+            if name in writers
         }
 
     def start(self) -> None:

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import socket
+import subprocess
 import sys
 import time
 from pathlib import Path
@@ -68,3 +69,31 @@ def test_port_in_use() -> None:
         port = holder.getsockname()[1]
         assert port_in_use(port)
     assert not port_in_use(port)
+
+
+_REPORT_PRIORITY = """
+import os
+from rtap.local.processes import lower_own_priority
+lower_own_priority(7)
+with open("/proc/self/autogroup") as autogroup:
+    print(os.getpriority(os.PRIO_PROCESS, 0), autogroup.read().split()[-1])
+"""
+
+
+def test_lowering_priority_covers_the_autogroup_of_a_session_leader() -> None:
+    result = subprocess.run(
+        [sys.executable, "-c", _REPORT_PRIORITY],
+        capture_output=True,
+        text=True,
+        check=True,
+        start_new_session=True,
+    )
+    assert result.stdout.splitlines()[-1].split() == ["7", "7"]
+
+
+def test_lowering_priority_leaves_a_shared_autogroup_alone() -> None:
+    before = Path("/proc/self/autogroup").read_text().split()[-1]
+    result = subprocess.run(
+        [sys.executable, "-c", _REPORT_PRIORITY], capture_output=True, text=True, check=True
+    )
+    assert result.stdout.splitlines()[-1].split() == ["7", before]
