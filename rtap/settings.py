@@ -67,6 +67,9 @@ class LocalSettings(SettingsModel):
     # The sessions query's process runs at this nice value (0-19): its bursts of stateful
     # work then take only CPU that ingest leaves idle (docs/architecture.md).
     sessions_niceness: int = Field(19, ge=0, le=19)
+    # The embedded ClickHouse's merge threads run at this nice value (0-19), so a merge
+    # waits while ingest needs the CPU instead of delaying it.
+    clickhouse_merge_niceness: int = Field(19, ge=0, le=19)
 
 
 class SlaSettings(SettingsModel):

@@ -24,6 +24,7 @@ from pyspark.sql import SparkSession
 from rtap.local.control import control_router
 from rtap.local.paths import RunPaths
 from rtap.local.prerequisites import jars
+from rtap.local.processes import lower_threads_priority
 from rtap.local.redis_server import redis_url
 from rtap.local.secrets import LocalSecrets
 from rtap.local.status_file import StatusFile
@@ -56,6 +57,10 @@ from workloads.streaming.outbox import SessionOutboxLoader
 from workloads.streaming.session import JobEnvironment, create_spark_session, warm_up
 
 log = structlog.get_logger(__name__)
+
+# ClickHouse names its merge and mutation threads so (`comm`).
+_MERGE_THREAD_NAME = "MergeMutate"
+_MERGE_PRIORITY_EVERY_S = 10
 
 
 class Platform:
@@ -149,9 +154,22 @@ class Platform:
         return ingest_writer(storage, self._dead_letters, env.session_input, self.metrics)
 
     def supervise(self) -> None:
+        ticks = 0
         while not self._stopping.wait(1.0):
             if self._job is not None:
                 self._job.supervise()
+            if ticks % _MERGE_PRIORITY_EVERY_S == 0:
+                self._lower_merge_priority()
+            ticks += 1
+
+    def _lower_merge_priority(self) -> None:
+        # Merges come in bursts of a core for a second or two; at normal priority each
+        # burst delayed the ingest batches behind it (docs/architecture.md). The engine
+        # may start merge threads at any time, so this looks again now and then.
+        niceness = self.settings.local.clickhouse_merge_niceness
+        changed = lower_threads_priority(_MERGE_THREAD_NAME, niceness)
+        if changed:
+            log.info("lowered merge threads' priority", threads=changed, niceness=niceness)
 
     def stop(self) -> None:
         self._stopping.set()

@@ -1,15 +1,18 @@
 from __future__ import annotations
 
+import ctypes
+import os
 import socket
 import subprocess
 import sys
+import threading
 import time
 from pathlib import Path
 
 import orjson
 import psutil
 
-from rtap.local.processes import ProcessRegistry, port_in_use
+from rtap.local.processes import ProcessRegistry, lower_threads_priority, port_in_use
 
 
 def _sleeper(registry: ProcessRegistry, tmp_path: Path, name: str = "sleeper") -> int:
@@ -97,3 +100,27 @@ def test_lowering_priority_leaves_a_shared_autogroup_alone() -> None:
         [sys.executable, "-c", _REPORT_PRIORITY], capture_output=True, text=True, check=True
     )
     assert result.stdout.splitlines()[-1].split() == ["7", before]
+
+
+def test_threads_are_found_by_their_name_and_reniced_once() -> None:
+    named, release = threading.Event(), threading.Event()
+    thread_ids: list[int] = []
+
+    def named_worker() -> None:
+        # What an engine such as ClickHouse does for its merge threads (PR_SET_NAME).
+        ctypes.CDLL(None).prctl(15, b"rtapTestMerge", 0, 0, 0)
+        thread_ids.append(threading.get_native_id())
+        named.set()
+        release.wait(10)
+
+    worker = threading.Thread(target=named_worker)
+    worker.start()
+    try:
+        assert named.wait(10)
+        assert lower_threads_priority("rtapTestMerge", 6) == 1
+        assert os.getpriority(os.PRIO_PROCESS, thread_ids[0]) == 6
+        assert lower_threads_priority("rtapTestMerge", 6) == 0  # already there
+        assert os.getpriority(os.PRIO_PROCESS, 0) != 6  # the calling thread is untouched
+    finally:
+        release.set()
+        worker.join()
