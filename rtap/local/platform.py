@@ -201,7 +201,11 @@ class Platform:
         status = self._sessions_status.read()
         if status is not None and status["state"] == "running":
             return dict(status["queries"])
-        error = "the sessions process is not running" if status is None else status["detail"]
+        error = (
+            "the sessions process is not running"
+            if status is None
+            else f"{status['state']}: {status['detail']}"
+        )
         return {
             "sessions": {"active": False, "restarts": 0, "last_error": error, "end_offsets": {}}
         }
