@@ -84,10 +84,11 @@ def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> Sp
             f"-Dlog4j2.configurationFile=file:{env.log_config}",
             f"-Drtap.log.file={env.log_file}",
         ]
-    # Two task slots per core. A sessions batch runs tasks of several seconds; with one
-    # slot per core, ingest tasks queued behind them and freshness spiked at every
-    # sessions trigger. With spare slots the OS shares the cores instead (measured at
-    # 50k events/s: p95 3.77 -> 2.62 s, peaks 5.2 -> 3.3 s).
+    # Two task slots per core. Measured while both queries shared this JVM: with one
+    # slot per core, ingest tasks queued behind sessions tasks of several seconds (at
+    # 50k events/s p95 3.77 -> 2.62 s with two). Locally each query now has a process of
+    # its own; the spare slots still let an ingest batch's four partition tasks run at
+    # once. Not measured again since the split.
     builder = (
         SparkSession.builder.master(f"local[{cores * 2}]")
         .appName("rtap-streaming")
