@@ -71,13 +71,13 @@ def up(
         overrides = {"rate_per_second": rate or settings.producer.rate_per_second, "seed": seed}
         producer = settings.producer.model_copy(update=overrides)
         stop = threading.Event()
-        with stop_on_signals(stop), running_stack(local, console) as control:
+        with stop_on_signals(stop), running_stack(local, console) as running:
             if not produce:
                 console.print("running without a producer; Ctrl-C stops")
                 while not stop.wait(0.5):
                     pass
                 return
-            run = run_pipeline(local, control, console, RunRequest(duration, producer), stop)
+            run = run_pipeline(local, running, console, RunRequest(duration, producer), stop)
     except FAILURES as error:
         raise fail(error) from None
     if run is not None and run.summary is not None:

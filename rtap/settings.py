@@ -70,6 +70,10 @@ class LocalSettings(SettingsModel):
     # The embedded ClickHouse's merge threads run at this nice value (0-19), so a merge
     # waits while ingest needs the CPU instead of delaying it.
     clickhouse_merge_niceness: int = Field(19, ge=0, le=19)
+    # While `rtap up` or `rtap bench` runs, a component that dies is started again after a
+    # doubling back-off; more failures than this within 10 minutes is a crash loop and it
+    # stays down (0: never restart).
+    max_restarts: int = Field(5, ge=0, le=100)
 
 
 class SlaSettings(SettingsModel):

@@ -63,17 +63,17 @@ def run_ingest_benchmark(
     settings, project_dir = local.settings, local.project_dir
     producer = settings.producer.model_copy(update={"rate_per_second": rate})
     stop = threading.Event()
-    with stop_on_signals(stop), running_stack(local, console) as control:
+    with stop_on_signals(stop), running_stack(local, console) as running:
         if warmup > 0:
             # A fresh JVM keeps compiling hot code for a minute or two; the figures are
             # for the steady state a long-running platform is in.
-            warm = PipelineRun(local, control, producer)
+            warm = PipelineRun(local, running.control, producer, running.supervisor)
             warm.prepare()
             with console.status(f"warming up at {rate:,} events/s for {warmup:.0f} s"):
                 warm.produce(warmup, stop)
         cpu = CpuSampler(local.registry)
         started = time.time()
-        run = run_pipeline(local, control, console, RunRequest(duration, producer), stop)
+        run = run_pipeline(local, running, console, RunRequest(duration, producer), stop)
         if run is None or run.summary is None:
             return 1
         cpu_seconds = cpu.used_since_start()

@@ -17,8 +17,9 @@ from typing import Any
 import orjson
 import structlog
 
-from rtap.local.control_client import ControlClient
-from rtap.local.stack import LocalStack
+from rtap.local.control_client import ControlClient, ControlError
+from rtap.local.stack import PLATFORM, LocalStack
+from rtap.local.supervisor import CRASH_LOOP, Supervisor
 from workloads.kafka import end_offsets
 from workloads.producer.ground_truth import GroundTruth, GroundTruthSummary
 from workloads.producer.producer import EventProducer, ProducerStats
@@ -52,6 +53,8 @@ class RunSummary:
     duration_s: float
     drain_s: float
     session_duplicates: int = 0
+    # Components restarted during the run (a crash the supervisor recovered from).
+    restarts: dict[str, int] = field(default_factory=dict)
     dead_letters_by_reason: dict[str, int] = field(default_factory=dict)
     malformed_by_reason: dict[str, int] = field(default_factory=dict)
     problems: list[str] = field(default_factory=list)
@@ -65,9 +68,17 @@ class RunSummary:
 
 
 class PipelineRun:
-    def __init__(self, stack: LocalStack, control: ControlClient, producer: ProducerSettings):
+    def __init__(
+        self,
+        stack: LocalStack,
+        control: ControlClient,
+        producer: ProducerSettings,
+        supervisor: Supervisor | None = None,
+    ):
         self._stack = stack
         self._control = control
+        self._supervisor = supervisor
+        self._restarts_at_start: dict[str, int] = {}
         self._producer_settings = producer
         self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
         self.directory = stack.paths.runs / self.run_id
@@ -90,6 +101,7 @@ class PipelineRun:
         self._baseline_from = int(time.time() // 60) - lateness_minutes - 1
         self._baseline = self._control.rollups(self._baseline_from)
         self._stats_at_start = self._control.stats()
+        self._restarts_at_start = self._supervisor.restarts() if self._supervisor else {}
         self.producer = EventProducer(
             settings=self._producer_settings,
             limits=self._stack.settings.events,
@@ -112,7 +124,7 @@ class PipelineRun:
         target = end_offsets(self._stack.bootstrap, self._stack.settings.kafka.events_topic)
         deadline = started + timeout_s
         while time.monotonic() < deadline:
-            committed = self._control.stats()["queries"].get("ingest", {}).get("end_offsets", {})
+            committed = self._committed_offsets()
             if all(int(committed.get(str(p), 0)) >= end for p, end in target.items() if end > 0):
                 self._drain_s = time.monotonic() - started
                 return self._drain_s
@@ -161,6 +173,7 @@ class PipelineRun:
             duration_s=stats.finished_at - stats.started_at,
             drain_s=self._drain_s,
             session_duplicates=storage["session_duplicates"],
+            restarts=self._restarts_during_run(),
             dead_letters_by_reason=dict(letters.by_reason),
             malformed_by_reason=dict(truth.malformed),
         )
@@ -168,6 +181,22 @@ class PipelineRun:
         write_summary(summary, self.directory / "summary.json")
         self.summary = summary
         return summary
+
+    def _committed_offsets(self) -> dict[str, int]:
+        """The ingest query's committed offsets; none while a supervised platform restarts."""
+        try:
+            stats = self._control.stats()
+        except ControlError:
+            platform = self._supervisor.snapshot().get(PLATFORM) if self._supervisor else None
+            if platform is None or platform.state == CRASH_LOOP:
+                raise
+            return {}
+        return dict(stats["queries"].get("ingest", {}).get("end_offsets", {}))
+
+    def _restarts_during_run(self) -> dict[str, int]:
+        now = self._supervisor.restarts() if self._supervisor else {}
+        during = {name: n - self._restarts_at_start.get(name, 0) for name, n in now.items()}
+        return {name: n for name, n in during.items() if n}
 
     def stage_seconds(self) -> dict[str, float]:
         """Time per pipeline stage during the run, summed over micro-batches."""

@@ -16,7 +16,8 @@ from rich.table import Table
 
 from rtap.local.control_client import ControlClient
 from rtap.local.runner import PipelineRun, RunSummary
-from rtap.local.stack import LocalStack
+from rtap.local.stack import COMPONENTS, LocalStack
+from rtap.local.supervisor import RestartPolicy, Supervisor
 from rtap.local.view import LiveView
 from workloads.producer.settings import ProducerSettings
 
@@ -28,9 +29,21 @@ class RunRequest:
     drain_timeout_s: float = 600.0
 
 
+@dataclass(frozen=True)
+class RunningStack:
+    """A started stack: the platform's control client and the supervisor that restarts
+    components which die."""
+
+    control: ControlClient
+    supervisor: Supervisor
+
+
 @contextmanager
-def running_stack(local: LocalStack, console: Console) -> Iterator[ControlClient]:
-    """The stack, up for the duration of the block and stopped in order afterwards."""
+def running_stack(local: LocalStack, console: Console) -> Iterator[RunningStack]:
+    """The stack, up and supervised for the duration of the block, then stopped in order."""
+    supervisor = Supervisor(
+        local, reversed(COMPONENTS), RestartPolicy(max_restarts=local.settings.local.max_restarts)
+    )
     try:
         with console.status("starting the local platform") as status:
             local.start(lambda step: status.update(f"{step}…"))
@@ -44,10 +57,15 @@ def running_stack(local: LocalStack, console: Console) -> Iterator[ControlClient
             f"  API        {api}/docs (REST), {api}/graphql; read key: {key}",
             soft_wrap=True,
         )
-        yield local.control()
+        supervisor.start()
+        yield RunningStack(local.control(), supervisor)
     finally:
+        settled = supervisor.stop(timeout_s=5.0)
         with console.status("stopping") as status:
             stopped = local.stop(lambda step: status.update(f"{step}…"))
+            if not settled:  # a restart was under way: whatever it started goes as well
+                supervisor.stop(timeout_s=float(local.settings.local.startup_timeout_seconds))
+                stopped += local.stop(lambda step: status.update(f"{step}…"))
         if stopped:
             console.print(f"stopped: {', '.join(stopped)}")
 
@@ -71,7 +89,7 @@ def stop_on_signals(stop: threading.Event) -> Iterator[None]:
 
 def run_pipeline(
     local: LocalStack,
-    control: ControlClient,
+    running: RunningStack,
     console: Console,
     request: RunRequest,
     stop: threading.Event,
@@ -80,13 +98,13 @@ def run_pipeline(
 
     The verified run's summary is `run.summary`.
     """
-    run = PipelineRun(local, control, request.producer)
+    run = PipelineRun(local, running.control, request.producer, running.supervisor)
     with console.status("waiting for earlier backlog to drain"):
         run.prepare()
     if run.producer is None:
         raise RuntimeError("the run has no producer after prepare()")
     worker = threading.Thread(target=run.produce, args=(request.duration_s, stop), name="producer")
-    view = LiveView(control, local.settings.sla)
+    view = LiveView(running.control, local.settings.sla, running.supervisor)
     view.producer = run.producer.stats
     worker.start()
     with Live(view.render(), console=console, refresh_per_second=1, get_renderable=view.render):
@@ -130,6 +148,9 @@ def _print_summary(console: Console, summary: RunSummary, freshness_target_s: fl
         ),
         ("drain after producing stopped", f"{summary.drain_s:.1f} s"),
     ]
+    if summary.restarts:
+        restarted = ", ".join(f"{name} {count}x" for name, count in summary.restarts.items())
+        rows.append(("restarted after a crash", restarted))
     for name, value in rows:
         table.add_row(name, value)
     console.print(table)

@@ -54,7 +54,8 @@ class LocalStack:
         self.project_dir = project_dir
         self.paths = RunPaths.for_stack(settings, project_dir)
         self.registry = ProcessRegistry(self.paths.pids)
-        self._platform: subprocess.Popen[bytes] | None = None
+        # The leader process of each component this stack started, by name.
+        self._leaders: dict[str, subprocess.Popen[bytes]] = {}
 
     @property
     def bootstrap(self) -> str:
@@ -71,9 +72,8 @@ class LocalStack:
                 f"rtap is already running here ({', '.join(running)}): "
                 "see `rtap status`, or stop it with `rtap down`"
             )
-        java, redis_exe = java_executable(), redis_executable()
-        kafka_jars = self.paths.kafka_jars
-        jars(kafka_jars, "Kafka broker")
+        java_executable(), redis_executable()  # each fails with what to install
+        jars(self.paths.kafka_jars, "Kafka broker")
         jars(self.paths.spark_jars, "Spark Kafka connector")
         local = self.settings.local
         free_ports(
@@ -85,37 +85,63 @@ class LocalStack:
             }
         )
         self.paths.ensure()
-        secrets = LocalSecrets.load_or_create(self.paths.secrets_file)
-        timeout = float(local.startup_timeout_seconds)
-
         report("starting Kafka broker (KRaft)")
-        kafka = LocalKafka(self.settings, self.paths, java, kafka_jars)
-        kafka.wait_ready(timeout, kafka.start(self.registry))
+        self.start_kafka()
         report("creating topics")
         created = ensure_topics(self.bootstrap, self.settings.kafka)
         log.info("topics ready", created=created)
-
         report("starting redis-server")
-        redis = LocalRedis(self.settings, self.paths, redis_exe, secrets.redis_password)
-        redis.wait_ready(timeout, redis.start(self.registry))
+        self.start_redis()
         # The two Spark processes start side by side; the sessions one at low priority.
         sessions = self.start_sessions()
         self.start_platform(report)
         report("waiting for the sessions query")
         self.wait_for_sessions(sessions)
 
+    def start_kafka(self) -> None:
+        self.registry.stop(kafka_broker.NAME, force=True)  # whatever a crash left behind
+        kafka = LocalKafka(self.settings, self.paths, java_executable(), self.paths.kafka_jars)
+        process = self._leaders[kafka_broker.NAME] = kafka.start(self.registry)
+        kafka.wait_ready(float(self.settings.local.startup_timeout_seconds), process)
+
+    def start_redis(self) -> None:
+        self.registry.stop(redis_server.NAME, force=True)
+        password = LocalSecrets.load_or_create(self.paths.secrets_file).redis_password
+        redis = LocalRedis(self.settings, self.paths, redis_executable(), password)
+        process = self._leaders[redis_server.NAME] = redis.start(self.registry)
+        redis.wait_ready(float(self.settings.local.startup_timeout_seconds), process)
+
+    def alive(self, name: str) -> bool:
+        """Whether the component's own process, as this stack started it, still runs."""
+        leader = self._leaders.get(name)
+        return leader is not None and leader.poll() is None
+
+    def restart(self, name: str) -> None:
+        """Start a component again (after a crash) and wait until it is ready."""
+        if name == kafka_broker.NAME:
+            self.start_kafka()
+        elif name == redis_server.NAME:
+            self.start_redis()
+        elif name == SESSIONS:
+            self.wait_for_sessions(self.start_sessions())
+        elif name == PLATFORM:
+            self.start_platform(lambda step: log.info("restarting the platform", step=step))
+        else:
+            raise ValueError(f"no component named {name!r}; known: {', '.join(COMPONENTS)}")
+
     def start_sessions(self) -> subprocess.Popen[bytes]:
         """Start the sessions process (the sessions query); `wait_for_sessions` waits."""
         # Two drivers must never share a checkpoint: whatever a crash left goes first.
         self.registry.stop(SESSIONS, timeout_s=30.0, force=True)
         self.paths.sessions_status.unlink(missing_ok=True)
-        return self.registry.start(
+        process = self._leaders[SESSIONS] = self.registry.start(
             SESSIONS,
             [sys.executable, "-m", "rtap.local.sessions_process"],
             self.paths.logs / "sessions.log",
             env=self._child_env(),
             cwd=self.project_dir,
         )
+        return process
 
     def wait_for_sessions(self, process: subprocess.Popen[bytes]) -> None:
         status = StatusFile(self.paths.sessions_status)
@@ -137,7 +163,7 @@ class LocalStack:
     def start_platform(self, report: Report, extra_env: dict[str, str] | None = None) -> None:
         """Start the platform process and wait until its ingest query runs."""
         self._reap_platform()
-        self._platform = self.registry.start(
+        platform = self._leaders[PLATFORM] = self.registry.start(
             PLATFORM,
             [sys.executable, "-m", "rtap.local.platform"],
             self.paths.logs / "platform.log",
@@ -148,7 +174,7 @@ class LocalStack:
         deadline = time.monotonic() + self.settings.local.startup_timeout_seconds
         last = ""
         while time.monotonic() < deadline:
-            if self._platform.poll() is not None:
+            if platform.poll() is not None:
                 raise StartupError(self._platform_failure("the platform process exited"))
             health = client.health()
             if health is not None:
@@ -179,12 +205,12 @@ class LocalStack:
 
     def platform_running(self) -> bool:
         """Whether the platform process itself (not its leftover JVM) is alive."""
-        return self._platform is not None and self._platform.poll() is None
+        return self.alive(PLATFORM)
 
     def stop_platform(self) -> None:
         """Stop the platform process alone, cleanly (Kafka and Redis keep running)."""
         self.registry.stop(PLATFORM, timeout_s=30.0)
-        self._platform = None
+        self._leaders.pop(PLATFORM, None)
 
     def redis_url(self) -> str:
         secrets = LocalSecrets.load_or_create(self.paths.secrets_file)
@@ -192,13 +218,14 @@ class LocalStack:
 
     def kill_platform(self) -> None:
         """kill -9 the platform process alone, as a crash would (its JVM notices and exits)."""
-        if self._platform is not None:
-            self._platform.kill()
-            self._platform.wait()
+        platform = self._leaders.get(PLATFORM)
+        if platform is not None:
+            platform.kill()
+            platform.wait()
 
-    def kill_sessions(self) -> None:
-        """kill -9 the sessions process and its JVM, as a crash would."""
-        self.registry.stop(SESSIONS, force=True)
+    def kill(self, name: str) -> None:
+        """kill -9 a component's whole process group, as a crash (or the OOM killer) would."""
+        self.registry.stop(name, force=True)
 
     def stop(self, report: Report | None = None) -> list[str]:
         """Stop every component rtap started here, by pid; returns those that were running."""
@@ -208,6 +235,7 @@ class LocalStack:
                 report(f"stopping {name}")
             if self.registry.stop(name, timeout_s=30.0):
                 stopped.append(name)
+        self._leaders.clear()
         return stopped
 
     def purge(self) -> None:

@@ -12,6 +12,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rtap.local.control_client import ControlClient, ControlError
+from rtap.local.supervisor import CRASH_LOOP, RUNNING, Supervisor
 from rtap.settings import SlaSettings
 from workloads.producer.producer import ProducerStats
 from workloads.streaming.metrics import LatencyHistogram
@@ -23,9 +24,12 @@ _MIN_SAMPLES = 2
 class LiveView:
     """Polls the platform once per render; rates and freshness cover the last 10 s."""
 
-    def __init__(self, control: ControlClient, sla: SlaSettings) -> None:
+    def __init__(
+        self, control: ControlClient, sla: SlaSettings, supervisor: Supervisor | None = None
+    ) -> None:
         self._control = control
         self._sla = sla
+        self._supervisor = supervisor
         self._history: deque[tuple[float, int, int, LatencyHistogram]] = deque()
         self.producer: ProducerStats | None = None
 
@@ -33,7 +37,8 @@ class LiveView:
         try:
             stats = self._control.stats()
         except ControlError as exc:
-            return Panel(Text(f"platform not answering: {exc}", style="red"), title="rtap")
+            message = Text(f"platform not answering: {exc}", style="red")
+            return Panel(Group(message, *self._components_table()), title="rtap")
         now = time.time()
         produced = self.producer.acked if self.producer else 0
         self._history.append(
@@ -47,7 +52,9 @@ class LiveView:
         while len(self._history) > _MIN_SAMPLES and now - self._history[0][0] > _WINDOW_S:
             self._history.popleft()
         return Panel(
-            Group(self._pipeline_table(stats), self._queries_table(stats)),
+            Group(
+                self._pipeline_table(stats), self._queries_table(stats), *self._components_table()
+            ),
             title="rtap — local platform",
             subtitle="Ctrl-C stops",
         )
@@ -95,3 +102,17 @@ class LiveView:
             state = Text("running", "green") if query["active"] else Text("restarting", "yellow")
             table.add_row(name, state, str(query["restarts"]), (query["last_error"] or "")[:80])
         return table
+
+    def _components_table(self) -> list[Table]:
+        """The components that died during the run; nothing while none did."""
+        states = self._supervisor.snapshot() if self._supervisor else {}
+        troubled = {n: s for n, s in states.items() if s.restarts or s.state != RUNNING}
+        if not troubled:
+            return []
+        table = Table(show_header=True, header_style="bold", expand=True)
+        for column in ("component", "state", "restarts", "last failure"):
+            table.add_column(column)
+        for name, state in troubled.items():
+            style = {RUNNING: "green", CRASH_LOOP: "red"}.get(state.state, "yellow")
+            table.add_row(name, Text(state.state, style), str(state.restarts), state.last_failure)
+        return [table]
