@@ -7,6 +7,7 @@ import os
 import shutil
 import subprocess
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -195,7 +196,10 @@ class LocalStack:
         when they were overridden here (tests, `--rate`).
         """
         settings_file = self.paths.root / "settings.json"
-        settings_file.write_text(self.settings.model_dump_json(by_alias=True))
+        # Written whole, then renamed: two restarts at once must not see half a file.
+        temporary = settings_file.with_name(f".settings-{threading.get_native_id()}.json")
+        temporary.write_text(self.settings.model_dump_json(by_alias=True))
+        temporary.replace(settings_file)
         return {
             **os.environ,
             "RTAP_PROJECT_DIR": str(self.project_dir),

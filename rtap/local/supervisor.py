@@ -60,7 +60,8 @@ class ComponentState:
 
 
 class Supervisor:
-    """Watches the named components of `stack` from a thread of its own."""
+    """Watches the named components of `stack`, each from a thread of its own, so that
+    one component's slow restart never delays noticing another's death."""
 
     def __init__(
         self,
@@ -77,10 +78,14 @@ class Supervisor:
         self._states = {name: ComponentState() for name in names}
         self._lock = threading.Lock()
         self._stopping = threading.Event()
-        self._thread = threading.Thread(target=self._watch, name="supervisor", daemon=True)
+        self._threads = [
+            threading.Thread(target=self._watch, args=(name,), name=f"watch-{name}", daemon=True)
+            for name in self._states
+        ]
 
     def start(self) -> None:
-        self._thread.start()
+        for thread in self._threads:
+            thread.start()
 
     def stop(self, timeout_s: float = 5.0) -> bool:
         """Stop watching; False if a restart was still under way after `timeout_s`.
@@ -89,9 +94,11 @@ class Supervisor:
         are stopped); whatever it started must then be stopped too (`running_stack`).
         """
         self._stopping.set()
-        if self._thread.is_alive():
-            self._thread.join(timeout_s)
-        return not self._thread.is_alive()
+        deadline = time.monotonic() + timeout_s
+        for thread in self._threads:
+            if thread.is_alive():
+                thread.join(max(deadline - time.monotonic(), 0.0))
+        return not any(thread.is_alive() for thread in self._threads)
 
     @property
     def stopping(self) -> bool:
@@ -109,19 +116,23 @@ class Supervisor:
         return {name: s.restarts for name, s in self.snapshot().items() if s.restarts}
 
     def check_once(self) -> None:
-        """One pass over the components: restart each one that died, or give up on it."""
+        """One pass over the components, one after the other (the threads check each
+        on its own): restart each one that died, or give up on it."""
         for name in self._states:
-            if self._stopping.is_set():
-                return
-            if self._states[name].state != CRASH_LOOP and not self._stack.alive(name):
-                self._recover(name, "the process exited")
+            self._check(name)
 
-    def _watch(self) -> None:
+    def _check(self, name: str) -> None:
+        if self._stopping.is_set() or self._states[name].state == CRASH_LOOP:
+            return
+        if not self._stack.alive(name):
+            self._recover(name, "the process exited")
+
+    def _watch(self, name: str) -> None:
         while not self._stopping.wait(self._interval_s):
             try:
-                self.check_once()
+                self._check(name)
             except Exception:  # the watcher must outlive any one failed check
-                log.exception("supervisor check failed")
+                log.exception("supervisor check failed", component=name)
 
     def _recover(self, name: str, reason: str) -> None:
         while not self._stopping.is_set():

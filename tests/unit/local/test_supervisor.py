@@ -3,7 +3,14 @@ from __future__ import annotations
 import threading
 import time
 
-from rtap.local.supervisor import CRASH_LOOP, RUNNING, WAITING, RestartPolicy, Supervisor
+from rtap.local.supervisor import (
+    CRASH_LOOP,
+    RESTARTING,
+    RUNNING,
+    WAITING,
+    RestartPolicy,
+    Supervisor,
+)
 
 NO_WAIT = RestartPolicy(first_backoff_s=0.0, max_backoff_s=0.0, max_restarts=3, window_s=600.0)
 
@@ -123,3 +130,30 @@ def test_the_watching_thread_restarts_within_its_interval() -> None:
     finally:
         assert supervisor.stop()
     assert supervisor.restarts() == {"kafka": 1}
+
+
+def test_a_slow_restart_does_not_delay_another_component() -> None:
+    components = Components("platform", "sessions")
+    platform_may_start, sessions_restarted = threading.Event(), threading.Event()
+    original = components.restart
+
+    def restart(name: str) -> None:
+        if name == "platform":
+            platform_may_start.wait(5.0)  # a Spark start that takes its time
+        original(name)
+        if name == "sessions":
+            sessions_restarted.set()
+
+    components.restart = restart  # type: ignore[method-assign]
+    supervisor = Supervisor(components, ["platform", "sessions"], NO_WAIT, interval_s=0.05)
+    supervisor.start()
+    try:
+        components.up["platform"] = False
+        time.sleep(0.2)
+        components.up["sessions"] = False
+        assert sessions_restarted.wait(2.0)
+        assert supervisor.snapshot()["platform"].state == RESTARTING
+    finally:
+        platform_may_start.set()
+        assert supervisor.stop()
+    assert supervisor.restarts() == {"platform": 1, "sessions": 1}
