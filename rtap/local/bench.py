@@ -172,8 +172,10 @@ def _append_row(
         "—" if summary[k] is None else f"{summary[k]:.2f}"
         for k in ("freshness_p50_s", "freshness_p95_s", "freshness_p99_s")
     )
+    # A restart during the run (the supervisor recovered a crash) skews its figures.
+    restarts = "".join(f", {name} restarted {n}x" for name, n in summary["restarts"].items())
     row = (
         f"{row_prefix(project_dir)}{rate:,} | {summary['throughput_eps']:,.0f} | "
-        f"{freshness} | {summary['verdict']} ([plot](img/{plot.name})) |\n"
+        f"{freshness} | {summary['verdict']}{restarts} ([plot](img/{plot.name})) |\n"
     )
     append_row(path, "Ingest", _INGEST_HEADER, row)
