@@ -73,7 +73,9 @@ class LocalStack:
                 f"rtap is already running here ({', '.join(running)}): "
                 "see `rtap status`, or stop it with `rtap down`"
             )
-        java_executable(), redis_executable()  # each fails with what to install
+        # Each raises, saying what to install, when its program is missing.
+        java_executable()
+        redis_executable()
         jars(self.paths.kafka_jars, "Kafka broker")
         jars(self.paths.spark_jars, "Spark Kafka connector")
         local = self.settings.local
