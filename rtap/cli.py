@@ -13,6 +13,7 @@ import time
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from rtap.bench_cli import bench_app
@@ -22,6 +23,7 @@ from rtap.local.produce import produce_standalone
 from rtap.local.runner import write_summary
 from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
 from rtap.local.stack import COMPONENTS
+from rtap.local.status_file import StatusFile
 from rtap.render_cli import render_command
 
 app = typer.Typer(
@@ -113,13 +115,29 @@ def status(stack: Stack = "local") -> None:
     try:
         _, local = load_stack(stack)
         table = Table(title=f"rtap ({stack}), run directory {local.paths.root}")
-        for column in ("component", "state", "pids"):
+        for column in ("component", "state", "pids", "restarts", "last failure"):
             table.add_column(column)
+        supervision = StatusFile(local.paths.supervisor_status).read() or {}
+        watched = supervision.get("components", {})
         for name in reversed(COMPONENTS):
             members = local.registry.members(name)
             state = "[green]running[/]" if members else "[dim]stopped[/]"
-            table.add_row(name, state, " ".join(str(p.pid) for p in members))
+            seen = watched.get(name, {})
+            if seen.get("state", "running") != "running":
+                state = f"[yellow]{seen['state']}[/]"
+            table.add_row(
+                name,
+                state,
+                " ".join(str(p.pid) for p in members),
+                str(seen.get("restarts", "—")),
+                escape(seen.get("last_failure", "")),
+            )
         console.print(table)
+        if not supervision and local.running_components():
+            console.print(
+                "[yellow]no `rtap up` supervises these processes: nothing restarts one that "
+                "dies[/] (`rtap down`, then `rtap up`)"
+            )
         if local.registry.is_running("platform"):
             stats = local.control().stats()
             p95 = stats["freshness_p95_s"]

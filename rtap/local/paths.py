@@ -62,6 +62,11 @@ class RunPaths:
         return self.root / "staging" / "sessions-status.json"
 
     @property
+    def supervisor_status(self) -> Path:
+        """What the supervisor of a running `rtap up` last saw (JSON, rewritten each second)."""
+        return self.root / "supervisor-status.json"
+
+    @property
     def runs(self) -> Path:
         """Ground truth and summaries of producing runs, one folder per run."""
         return self.root / "runs"

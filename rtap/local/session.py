@@ -17,7 +17,8 @@ from rich.table import Table
 from rtap.local.control_client import ControlClient
 from rtap.local.runner import PipelineRun, RunSummary
 from rtap.local.stack import COMPONENTS, LocalStack
-from rtap.local.supervisor import RestartPolicy, Supervisor
+from rtap.local.status_file import StatusFile
+from rtap.local.supervisor import RestartPolicy, Supervisor, describe
 from rtap.local.view import LiveView
 from workloads.producer.settings import ProducerSettings
 
@@ -41,8 +42,12 @@ class RunningStack:
 @contextmanager
 def running_stack(local: LocalStack, console: Console) -> Iterator[RunningStack]:
     """The stack, up and supervised for the duration of the block, then stopped in order."""
+    published = StatusFile(local.paths.supervisor_status)
     supervisor = Supervisor(
-        local, reversed(COMPONENTS), RestartPolicy(max_restarts=local.settings.local.max_restarts)
+        local,
+        reversed(COMPONENTS),
+        RestartPolicy(max_restarts=local.settings.local.max_restarts),
+        publish=lambda states: published.write("supervising", "", components=describe(states)),
     )
     try:
         with console.status("starting the local platform") as status:
@@ -66,6 +71,7 @@ def running_stack(local: LocalStack, console: Console) -> Iterator[RunningStack]
             if not settled:  # a restart was under way: whatever it started goes as well
                 supervisor.stop(timeout_s=float(local.settings.local.startup_timeout_seconds))
                 stopped += local.stop(lambda step: status.update(f"{step}…"))
+        local.paths.supervisor_status.unlink(missing_ok=True)
         if stopped:
             console.print(f"stopped: {', '.join(stopped)}")
 

@@ -22,6 +22,7 @@ import structlog
 log = structlog.get_logger(__name__)
 
 RUNNING, WAITING, RESTARTING, CRASH_LOOP = "running", "waiting", "restarting", "crash-loop"
+Publish = Callable[[dict[str, "ComponentState"]], None]
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,14 @@ class ComponentState:
     failures: deque[float] = field(default_factory=deque)
 
 
+def describe(states: dict[str, ComponentState]) -> dict[str, dict[str, object]]:
+    """The states as JSON-ready documents, by component."""
+    return {
+        name: {"state": s.state, "restarts": s.restarts, "last_failure": s.last_failure}
+        for name, s in states.items()
+    }
+
+
 class Supervisor:
     """Watches the named components of `stack`, each from a thread of its own, so that
     one component's slow restart never delays noticing another's death."""
@@ -68,9 +77,13 @@ class Supervisor:
         stack: Supervised,
         names: Iterable[str],
         policy: RestartPolicy | None = None,
+        *,
         interval_s: float = 1.0,
         clock: Callable[[], float] = time.monotonic,
+        publish: Publish | None = None,
     ) -> None:
+        """`publish` gets the components' states every `interval_s`, for other processes
+        (`rtap status`) to read."""
         self._stack = stack
         self._policy = policy or RestartPolicy()
         self._interval_s = interval_s
@@ -82,6 +95,12 @@ class Supervisor:
             threading.Thread(target=self._watch, args=(name,), name=f"watch-{name}", daemon=True)
             for name in self._states
         ]
+        if publish is not None:
+            self._threads.append(
+                threading.Thread(
+                    target=self._publish, args=(publish,), name="publish-states", daemon=True
+                )
+            )
 
     def start(self) -> None:
         for thread in self._threads:
@@ -133,6 +152,13 @@ class Supervisor:
                 self._check(name)
             except Exception:  # the watcher must outlive any one failed check
                 log.exception("supervisor check failed", component=name)
+
+    def _publish(self, publish: Publish) -> None:
+        while not self._stopping.wait(self._interval_s):
+            try:
+                publish(self.snapshot())
+            except OSError as error:  # a full disk must not stop the supervision
+                log.warning("could not publish the components' states", error=str(error))
 
     def _recover(self, name: str, reason: str) -> None:
         while not self._stopping.is_set():

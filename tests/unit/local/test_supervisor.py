@@ -10,6 +10,7 @@ from rtap.local.supervisor import (
     WAITING,
     RestartPolicy,
     Supervisor,
+    describe,
 )
 
 NO_WAIT = RestartPolicy(first_backoff_s=0.0, max_backoff_s=0.0, max_restarts=3, window_s=600.0)
@@ -157,3 +158,28 @@ def test_a_slow_restart_does_not_delay_another_component() -> None:
         platform_may_start.set()
         assert supervisor.stop()
     assert supervisor.restarts() == {"platform": 1, "sessions": 1}
+
+
+def test_the_states_are_published_for_other_processes() -> None:
+    components = Components("redis")
+    published: list[dict[str, dict[str, object]]] = []
+    supervisor = Supervisor(
+        components,
+        ["redis"],
+        NO_WAIT,
+        interval_s=0.02,
+        publish=lambda states: published.append(describe(states)),
+    )
+    supervisor.start()
+    try:
+        components.up["redis"] = False
+        deadline = time.monotonic() + 2.0
+        while not published or published[-1]["redis"] != {
+            "state": RUNNING,
+            "restarts": 1,
+            "last_failure": "the process exited",
+        }:
+            assert time.monotonic() < deadline, published[-3:]
+            time.sleep(0.02)
+    finally:
+        assert supervisor.stop()
