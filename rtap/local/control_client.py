@@ -12,6 +12,10 @@ class ControlError(RuntimeError):
     """The platform process answered with an error, or did not answer."""
 
 
+class ControlUnavailableError(ControlError):
+    """The platform process did not answer (it is down, or restarting)."""
+
+
 class ControlClient:
     def __init__(self, port: int, token: str, timeout_s: float = 120.0) -> None:
         self._http = httpx.Client(
@@ -68,7 +72,7 @@ class ControlClient:
         try:
             response = self._http.request(method, path, **kwargs)
         except httpx.HTTPError as exc:
-            raise ControlError(f"platform control {path}: {exc}") from exc
+            raise ControlUnavailableError(f"platform control {path}: {exc}") from exc
         if response.status_code != httpx.codes.OK:
             raise ControlError(f"platform control {path}: {response.status_code} {response.text}")
         return dict(response.json())

@@ -10,14 +10,15 @@ import math
 import threading
 import time
 import uuid
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import orjson
 import structlog
 
-from rtap.local.control_client import ControlClient, ControlError
+from rtap.local.control_client import ControlClient, ControlUnavailableError
 from rtap.local.stack import PLATFORM, LocalStack
 from rtap.local.supervisor import CRASH_LOOP, Supervisor
 from workloads.kafka import end_offsets
@@ -28,6 +29,7 @@ from workloads.streaming.dead_letters import count_dead_letters
 from workloads.streaming.metrics import LatencyHistogram
 
 log = structlog.get_logger(__name__)
+T = TypeVar("T")
 
 
 @dataclass
@@ -99,8 +101,8 @@ class PipelineRun:
         self._start_offsets = end_offsets(self._stack.bootstrap, topic)
         lateness_minutes = math.ceil(self._producer_settings.max_lateness_seconds / 60)
         self._baseline_from = int(time.time() // 60) - lateness_minutes - 1
-        self._baseline = self._control.rollups(self._baseline_from)
-        self._stats_at_start = self._control.stats()
+        self._baseline = self._ask(lambda: self._control.rollups(self._baseline_from))
+        self._stats_at_start = self._ask(self._control.stats)
         self._restarts_at_start = self._supervisor.restarts() if self._supervisor else {}
         self.producer = EventProducer(
             settings=self._producer_settings,
@@ -136,14 +138,16 @@ class PipelineRun:
             raise RuntimeError("prepare() and produce() first")
         stats = self.producer.stats
         truth = GroundTruthSummary.load(self.directory / "ground-truth")
-        storage = self._control.verify(
-            truth.directory, self._start_offsets, self._baseline, self._baseline_from
+        storage = self._ask(
+            lambda: self._control.verify(
+                truth.directory, self._start_offsets, self._baseline, self._baseline_from
+            )
         )
         settings = self._stack.settings
         letters = count_dead_letters(
             self._stack.bootstrap, settings.kafka.dead_letter_topic, self._start_offsets
         )
-        end_stats = self._stats_at_end = self._control.stats()
+        end_stats = self._stats_at_end = self._ask(self._control.stats)
         freshness = self._run_freshness(end_stats)
         ingest_commits = [
             batch["finished_at"]
@@ -183,15 +187,26 @@ class PipelineRun:
         return summary
 
     def _committed_offsets(self) -> dict[str, int]:
-        """The ingest query's committed offsets; none while a supervised platform restarts."""
-        try:
-            stats = self._control.stats()
-        except ControlError:
-            platform = self._supervisor.snapshot().get(PLATFORM) if self._supervisor else None
-            if platform is None or platform.state == CRASH_LOOP:
-                raise
-            return {}
+        stats = self._ask(self._control.stats)
         return dict(stats["queries"].get("ingest", {}).get("end_offsets", {}))
+
+    def _ask(self, call: Callable[[], T]) -> T:
+        """`call` the platform; while a supervised platform restarts, wait and call again.
+
+        Every call retried here only reads, so a call the crash cut short is safe to
+        repeat. An error the platform answers with is raised at once.
+        """
+        deadline = time.monotonic() + self._stack.settings.local.startup_timeout_seconds
+        while True:
+            try:
+                return call()
+            except ControlUnavailableError:
+                platform = self._supervisor.snapshot().get(PLATFORM) if self._supervisor else None
+                if platform is None or platform.state == CRASH_LOOP:
+                    raise
+                if time.monotonic() > deadline:
+                    raise
+                time.sleep(1.0)
 
     def _restarts_during_run(self) -> dict[str, int]:
         now = self._supervisor.restarts() if self._supervisor else {}
@@ -205,7 +220,8 @@ class PipelineRun:
         return {stage: after[stage] - before.get(stage, 0.0) for stage in after}
 
     def timeline(self) -> list[dict[str, Any]]:
-        return list(self._control.stats(timeline_since=self._started_at).get("timeline", []))
+        stats = self._ask(lambda: self._control.stats(timeline_since=self._started_at))
+        return list(stats.get("timeline", []))
 
     def _run_freshness(self, end_stats: dict[str, Any]) -> LatencyHistogram:
         end = LatencyHistogram.from_list(end_stats["freshness_histogram"])
