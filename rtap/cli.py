@@ -18,6 +18,7 @@ from rich.table import Table
 
 from rtap.bench_cli import bench_app
 from rtap.cli_common import FAILURES, JsonOut, Rate, Seed, Stack, console, fail, load_stack
+from rtap.drill_cli import drill_command
 from rtap.keys_cli import keys_app
 from rtap.local.produce import produce_standalone
 from rtap.local.runner import write_summary
@@ -35,6 +36,7 @@ app = typer.Typer(
 app.add_typer(bench_app, name="bench")
 app.add_typer(keys_app, name="keys")
 app.command(name="render")(render_command)
+app.command(name="drill")(drill_command)
 
 
 @app.command()

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import signal
 import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from types import FrameType
+from typing import Protocol
 
 from rich.console import Console
 from rich.live import Live
@@ -23,11 +25,27 @@ from rtap.local.view import LiveView
 from workloads.producer.settings import ProducerSettings
 
 
+class Alongside(Protocol):
+    """Work that runs beside the producer (a crash drill); producing goes on past the
+    run's duration while it is still running."""
+
+    def start(self) -> None: ...
+
+    @property
+    def running(self) -> bool: ...
+
+
 @dataclass(frozen=True)
 class RunRequest:
     duration_s: float | None
     producer: ProducerSettings
     drain_timeout_s: float = 600.0
+    alongside: Alongside | None = None
+
+    def done_producing(self, elapsed_s: float) -> bool:
+        if self.duration_s is None or elapsed_s < self.duration_s:
+            return False
+        return self.alongside is None or not self.alongside.running
 
 
 @dataclass(frozen=True)
@@ -109,13 +127,19 @@ def run_pipeline(
         run.prepare()
     if run.producer is None:
         raise RuntimeError("the run has no producer after prepare()")
-    worker = threading.Thread(target=run.produce, args=(request.duration_s, stop), name="producer")
+    producing_stop = threading.Event()
+    worker = threading.Thread(target=run.produce, args=(None, producing_stop), name="producer")
     view = LiveView(running.control, local.settings.sla, running.supervisor)
     view.producer = run.producer.stats
     worker.start()
+    started = time.monotonic()
+    if request.alongside is not None:
+        request.alongside.start()
     with Live(view.render(), console=console, refresh_per_second=1, get_renderable=view.render):
         while worker.is_alive():
             worker.join(0.25)
+            if stop.is_set() or request.done_producing(time.monotonic() - started):
+                producing_stop.set()
     if request.duration_s is None or stop.is_set():
         console.print("stopped producing")
         return None
@@ -123,11 +147,11 @@ def run_pipeline(
         run.drain(request.drain_timeout_s)
     with console.status("verifying against the producer's ground truth"):
         summary = run.verify()
-    _print_summary(console, summary, local.settings.sla.freshness_p95_seconds)
+    print_summary(console, summary, local.settings.sla.freshness_p95_seconds)
     return run
 
 
-def _print_summary(console: Console, summary: RunSummary, freshness_target_s: float) -> None:
+def print_summary(console: Console, summary: RunSummary, freshness_target_s: float) -> None:
     table = Table(title=f"run {summary.run_id}", show_header=False)
     table.add_column("figure")
     table.add_column("value", justify="right")
