@@ -11,6 +11,7 @@ import os
 import signal
 import socket
 import subprocess
+import threading
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -37,6 +38,9 @@ class ProcessRegistry:
 
     def __init__(self, folder: Path) -> None:
         self._folder = folder
+        # A stop must not delete the record of a process that another thread (the
+        # supervisor restarting it) registered meanwhile.
+        self._records_lock = threading.Lock()
 
     def start(
         self,
@@ -59,7 +63,8 @@ class ProcessRegistry:
                 start_new_session=True,
             )
         record = PidRecord(name, process.pid, psutil.Process(process.pid).create_time())
-        self._path(name).write_bytes(orjson.dumps(record.__dict__))
+        with self._records_lock:
+            self._path(name).write_bytes(orjson.dumps(record.__dict__))
         log.info("process started", name=name, pid=process.pid, log=str(log_path))
         return process
 
@@ -72,10 +77,14 @@ class ProcessRegistry:
 
     def members(self, name: str) -> list[psutil.Process]:
         """Live processes of the named group that rtap started (leader and children)."""
-        path = self._path(name)
-        if not path.is_file():
-            return []
-        return _group_members(PidRecord(**orjson.loads(path.read_bytes())))
+        record = self._record(name)
+        return [] if record is None else _group_members(record)
+
+    def _record(self, name: str) -> PidRecord | None:
+        try:
+            return PidRecord(**orjson.loads(self._path(name).read_bytes()))
+        except FileNotFoundError:
+            return None
 
     def is_running(self, name: str) -> bool:
         return bool(self.members(name))
@@ -87,7 +96,8 @@ class ProcessRegistry:
         its queries, then its JVM); whatever of the group is left then gets SIGTERM and,
         after a grace period, SIGKILL. `force` kills the whole group at once.
         """
-        members = self.members(name)
+        stopped_record = self._record(name)
+        members = [] if stopped_record is None else _group_members(stopped_record)
         if members:
             if force:
                 _signal_all(members, signal.SIGKILL)
@@ -106,7 +116,9 @@ class ProcessRegistry:
                     )
                     _signal_all(alive, signal.SIGKILL)
             psutil.wait_procs([p for p in members if p.is_running()], timeout=5.0)
-        self._path(name).unlink(missing_ok=True)
+        with self._records_lock:
+            if self._record(name) == stopped_record:
+                self._path(name).unlink(missing_ok=True)
         return bool(members)
 
     def _path(self, name: str) -> Path:

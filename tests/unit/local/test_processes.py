@@ -2,6 +2,7 @@ from __future__ import annotations
 
 import ctypes
 import os
+import signal
 import socket
 import subprocess
 import sys
@@ -11,7 +12,9 @@ from pathlib import Path
 
 import orjson
 import psutil
+import pytest
 
+from rtap.local import processes
 from rtap.local.processes import ProcessRegistry, lower_threads_priority, port_in_use
 
 
@@ -51,6 +54,30 @@ def test_stop_takes_the_children_along(tmp_path: Path) -> None:
     assert len(members) == 2
     registry.stop("parent", timeout_s=5)
     assert not any(p.is_running() and p.status() != psutil.STATUS_ZOMBIE for p in members)
+
+
+def test_a_stop_keeps_the_record_of_a_process_started_meanwhile(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # A drill's kill -9 and the supervisor's restart of the same component overlap: the
+    # restart registers the new process while the kill still waits for the old one.
+    registry = ProcessRegistry(tmp_path / "pids")
+    old = _sleeper(registry, tmp_path)
+    new: list[int] = []
+    signal_all = processes._signal_all
+
+    def signal_then_restart(members: list[psutil.Process], sig: signal.Signals) -> None:
+        signal_all(members, sig)
+        if not new:
+            new.append(_sleeper(registry, tmp_path))
+
+    monkeypatch.setattr(processes, "_signal_all", signal_then_restart)
+    assert registry.stop("sleeper", force=True)
+    assert [r.pid for r in registry.records()] == new  # the new record stays
+    assert [p.pid for p in registry.members("sleeper")] == new
+    assert not psutil.pid_exists(old) or psutil.Process(old).status() == psutil.STATUS_ZOMBIE
+    registry.stop("sleeper", force=True)
+    assert registry.records() == []
 
 
 def test_a_recycled_pid_is_never_signalled(tmp_path: Path) -> None:
