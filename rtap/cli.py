@@ -22,7 +22,13 @@ from rtap.drill_cli import drill_command
 from rtap.keys_cli import keys_app
 from rtap.local.produce import produce_standalone
 from rtap.local.runner import write_summary
-from rtap.local.session import RunRequest, run_pipeline, running_stack, stop_on_signals
+from rtap.local.session import (
+    RunRequest,
+    run_pipeline,
+    running_stack,
+    stop_on_signals,
+    stop_supervising_cli,
+)
 from rtap.local.stack import COMPONENTS
 from rtap.local.status_file import StatusFile
 from rtap.render_cli import render_command
@@ -99,9 +105,18 @@ def down(
         typer.Option(help="Also delete all local data: topics, tables, checkpoints and runs."),
     ] = False,
 ) -> None:
-    """Stop what an earlier `rtap up` left running: only rtap's own processes, by pid."""
+    """Stop what rtap started here: only rtap's own processes, by pid.
+
+    A running `rtap up` (or bench, or drill) is asked to stop first, as Ctrl-C would, so
+    that its supervisor does not restart what this stops; then whatever a crashed run
+    left behind is stopped.
+    """
     try:
         _, local = load_stack(stack)
+        with console.status("asking the running rtap CLI to stop"):
+            cli = stop_supervising_cli(local)
+        if cli is not None:
+            console.print(f"stopped the rtap CLI that supervised the stack (pid {cli})")
         stopped = local.stop()
         console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
         if purge:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import signal
 import threading
 import time
@@ -11,6 +12,7 @@ from dataclasses import dataclass
 from types import FrameType
 from typing import Protocol
 
+import psutil
 from rich.console import Console
 from rich.live import Live
 from rich.markup import escape
@@ -193,3 +195,26 @@ def print_summary(console: Console, summary: RunSummary, freshness_target_s: flo
         console.print("[bold red]verdict: FAIL[/]")
         for problem in summary.problems:
             console.print(f"  [red]•[/] {escape(problem)}")
+
+
+def stop_supervising_cli(local: LocalStack, timeout_s: float = 120.0) -> int | None:
+    """Ask the `rtap up` (or bench, or drill) that supervises this stack to stop, as Ctrl-C
+    would, and wait for it; its pid, or None when no CLI supervises the stack.
+
+    Stopping the components under a running supervisor would only see them restarted.
+    A CLI that does not stop within `timeout_s` is killed.
+    """
+    status = StatusFile(local.paths.supervisor_status).read()
+    if status is None:
+        return None
+    try:
+        cli = psutil.Process(int(status["pid"]))
+        if cli.pid == os.getpid() or "rtap" not in " ".join(cli.cmdline()):
+            return None  # a recycled pid, not the CLI that wrote the status
+        cli.terminate()
+        cli.wait(timeout_s)
+    except psutil.TimeoutExpired:
+        cli.kill()
+    except psutil.NoSuchProcess:
+        return None
+    return cli.pid

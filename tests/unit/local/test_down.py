@@ -1,0 +1,55 @@
+"""`rtap down` first stops the CLI that supervises the stack, and only that CLI."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import psutil
+
+from rtap.local.session import stop_supervising_cli
+from rtap.local.stack import LocalStack
+from rtap.local.status_file import StatusFile
+from rtap.settings import find_project_dir, load_settings
+
+SLEEP = "import sys, time; time.sleep(60)"
+
+
+def _stack(tmp_path: Path) -> LocalStack:
+    settings = load_settings(
+        "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
+    )
+    return LocalStack(settings, find_project_dir())
+
+
+def _supervised_by(stack: LocalStack, process: subprocess.Popen[bytes]) -> None:
+    """The status a supervising CLI publishes, as if `process` had written it."""
+    StatusFile(stack.paths.supervisor_status).write("supervising", "", pid=process.pid)
+
+
+def test_the_supervising_cli_is_asked_to_stop_and_waited_for(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    cli = subprocess.Popen([sys.executable, "-c", SLEEP, "rtap", "up"])
+    try:
+        _supervised_by(stack, cli)
+        assert stop_supervising_cli(stack, timeout_s=10) == cli.pid
+        cli.wait(5)  # stopped by SIGTERM (psutil reaped it, so no exit code is left)
+        assert not psutil.pid_exists(cli.pid)
+    finally:
+        cli.kill()
+
+
+def test_a_pid_that_is_not_an_rtap_cli_is_left_alone(tmp_path: Path) -> None:
+    stack = _stack(tmp_path)
+    other = subprocess.Popen([sys.executable, "-c", SLEEP])
+    try:
+        _supervised_by(stack, other)
+        assert stop_supervising_cli(stack, timeout_s=10) is None
+        assert other.poll() is None
+    finally:
+        other.kill()
+
+
+def test_without_a_supervising_cli_there_is_nothing_to_stop(tmp_path: Path) -> None:
+    assert stop_supervising_cli(_stack(tmp_path)) is None
