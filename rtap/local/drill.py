@@ -55,9 +55,9 @@ class CrashDrill:
 
     Each kill waits until every component runs (the one killed before it is back, and
     any other that crashed on its own): a drill of overlapping outages would show less
-    about each. A component is back once the
-    supervisor restarted it and `progress(component)`, a figure of the platform's stats,
-    grew again (rows stored, say), so the next kill lands while events flow.
+    about each. A component is back once the supervisor restarted it and
+    `progress(component)`, a figure of the platform's stats, grew again (rows stored,
+    say), so the next kill lands while events flow.
     """
 
     def __init__(
@@ -101,15 +101,15 @@ class CrashDrill:
                 return
             restarts_before = self._supervisor.restarts().get(component, 0)
             log.warning("drill: kill -9", component=component)
+            killed = time.monotonic()
             self._stack.kill(component)
-            kill = Kill(component, round(time.monotonic() - self._started, 1))
+            kill = Kill(component, round(killed - self._started, 1))
             self.kills.append(kill)
-            self._await_recovery(kill, restarts_before)
+            self._await_recovery(kill, killed, restarts_before)
             if kill.recovered_after_s is None:
                 return  # the drill failed here; later kills would only blur it
 
-    def _await_recovery(self, kill: Kill, restarts_before: int) -> None:
-        killed = time.monotonic()
+    def _await_recovery(self, kill: Kill, killed: float, restarts_before: int) -> None:
         deadline = killed + self._recovery_timeout_s
         while time.monotonic() < deadline and not self._stop.is_set():
             state = self._supervisor.snapshot()[kill.component]
