@@ -119,10 +119,6 @@ class Supervisor:
                 thread.join(max(deadline - time.monotonic(), 0.0))
         return not any(thread.is_alive() for thread in self._threads)
 
-    @property
-    def stopping(self) -> bool:
-        return self._stopping.is_set()
-
     def snapshot(self) -> dict[str, ComponentState]:
         with self._lock:
             return {
