@@ -183,3 +183,13 @@ def test_the_states_are_published_for_other_processes() -> None:
             time.sleep(0.02)
     finally:
         assert supervisor.stop()
+
+
+def test_max_restarts_zero_never_restarts() -> None:
+    components = Components("kafka")
+    policy = RestartPolicy(first_backoff_s=0.0, max_restarts=0)
+    supervisor = Supervisor(components, ["kafka"], policy)
+    components.up["kafka"] = False
+    supervisor.check_once()
+    assert components.restarted == []
+    assert supervisor.snapshot()["kafka"].state == CRASH_LOOP
