@@ -110,15 +110,20 @@ with open("/proc/self/autogroup") as autogroup:
 """
 
 
-def test_lowering_priority_covers_the_autogroup_of_a_session_leader() -> None:
+def _last_line_in_a_new_session(script: str) -> list[str]:
+    """Run `script` as the leader of a session (and so of an autogroup) of its own."""
     result = subprocess.run(
-        [sys.executable, "-c", _REPORT_PRIORITY],
+        [sys.executable, "-c", script],
         capture_output=True,
         text=True,
         check=True,
         start_new_session=True,
     )
-    assert result.stdout.splitlines()[-1].split() == ["7", "7"]
+    return result.stdout.splitlines()[-1].split()
+
+
+def test_lowering_priority_covers_the_autogroup_of_a_session_leader() -> None:
+    assert _last_line_in_a_new_session(_REPORT_PRIORITY) == ["7", "7"]
 
 
 _REPORT_PRIORITY_OF_A_CHILD = f"""
@@ -132,15 +137,8 @@ with open("/proc/self/autogroup") as autogroup:
 def test_lowering_priority_leaves_a_shared_autogroup_alone() -> None:
     # The session (and so the autogroup) is made here: the test runner's own may be the
     # kernel's default autogroup, whose /proc file reads empty (as on the CI machine).
-    result = subprocess.run(
-        [sys.executable, "-c", _REPORT_PRIORITY_OF_A_CHILD],
-        capture_output=True,
-        text=True,
-        check=True,
-        start_new_session=True,
-    )
     # the child's own nice value, the autogroup as the child saw it, as its leader sees it
-    assert result.stdout.splitlines()[-1].split() == ["7", "0", "0"]
+    assert _last_line_in_a_new_session(_REPORT_PRIORITY_OF_A_CHILD) == ["7", "0", "0"]
 
 
 def test_threads_are_found_by_their_name_and_reniced_once() -> None:
