@@ -212,9 +212,10 @@ def stop_supervising_cli(local: LocalStack, timeout_s: float = 120.0) -> int | N
         if cli.pid == os.getpid() or "rtap" not in " ".join(cli.cmdline()):
             return None  # a recycled pid, not the CLI that wrote the status
         cli.terminate()
-        cli.wait(timeout_s)
-    except psutil.TimeoutExpired:
-        cli.kill()
+        try:
+            cli.wait(timeout_s)
+        except psutil.TimeoutExpired:
+            cli.kill()
     except psutil.NoSuchProcess:
-        return None
+        return None  # it stopped on its own meanwhile
     return cli.pid
