@@ -225,14 +225,8 @@ class SessionBatchWriter:
         self._sink.insert(SESSIONS_TABLE, rows, token)
         if batch.num_rows:
             self._on_stored()
-        record = BatchRecord(
-            query="sessions",
-            batch_id=batch_id,
-            finished_at=time.time(),
-            rows=batch.num_rows,
-            dead_letters=0,
-            stages_s={"collect": collect_s, "insert": time.perf_counter() - started},
-        )
+        stages_s = {"collect": collect_s, "insert": time.perf_counter() - started}
+        record = BatchRecord.of_sessions(batch_id, batch.num_rows, stages_s)
         self._metrics.record_sessions(record)
         log.info(
             "sessions batch committed",

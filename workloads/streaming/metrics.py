@@ -65,6 +65,11 @@ class BatchRecord:
     freshness_p50_s: float | None = None
     freshness_p95_s: float | None = None
 
+    @classmethod
+    def of_sessions(cls, batch_id: int, rows: int, stages_s: dict[str, float]) -> BatchRecord:
+        """A sessions batch, finished now (sessions have no dead letters)."""
+        return cls("sessions", batch_id, time.time(), rows, 0, stages_s)
+
 
 @dataclass
 class PipelineMetrics:

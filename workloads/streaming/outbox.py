@@ -66,14 +66,8 @@ class SessionOutbox:
         with pa.OSFile(str(temporary), "wb") as sink, ipc.new_file(sink, table.schema) as file:
             file.write_table(table)
         os.replace(temporary, target)
-        record = BatchRecord(
-            query="sessions",
-            batch_id=batch_id,
-            finished_at=time.time(),
-            rows=sessions.num_rows,
-            dead_letters=0,
-            stages_s={"collect": collect_s, "outbox": time.perf_counter() - started},
-        )
+        stages_s = {"collect": collect_s, "outbox": time.perf_counter() - started}
+        record = BatchRecord.of_sessions(batch_id, sessions.num_rows, stages_s)
         log.info("sessions batch handed over", batch_id=batch_id, rows=sessions.num_rows)
         return record
 
