@@ -6,15 +6,15 @@ it as is.
 
 from __future__ import annotations
 
-from infra.settings import DeploymentSettings
+from infra.settings import StackSettings
 
 
-def rule_violations(s: DeploymentSettings) -> list[str]:
+def rule_violations(s: StackSettings) -> list[str]:
     """Rules across sections, each message starting with the key to change."""
     return [*_placement_rules(s), *_kafka_rules(s), *_clickhouse_rules(s), *_prod_rules(s)]
 
 
-def _placement_rules(s: DeploymentSettings) -> list[str]:
+def _placement_rules(s: StackSettings) -> list[str]:
     found = []
     if s.cluster.mode == "eks":
         outside = [z for z in s.cluster.zones if not z.startswith(s.network.region)]
@@ -28,7 +28,7 @@ def _placement_rules(s: DeploymentSettings) -> list[str]:
     return found
 
 
-def _kafka_rules(s: DeploymentSettings) -> list[str]:
+def _kafka_rules(s: StackSettings) -> list[str]:
     found = []
     zones = len(s.cluster.zones)
     kafka, cluster = s.kafka, s.kafka_cluster
@@ -56,7 +56,7 @@ def _kafka_rules(s: DeploymentSettings) -> list[str]:
     return found
 
 
-def _clickhouse_rules(s: DeploymentSettings) -> list[str]:
+def _clickhouse_rules(s: StackSettings) -> list[str]:
     found = []
     zones = len(s.cluster.zones)
     ch = s.clickhouse_cluster
@@ -85,7 +85,7 @@ PROD_MINIMUMS: tuple[tuple[str, str, int, str], ...] = (
 )
 
 
-def _prod_rules(s: DeploymentSettings) -> list[str]:
+def _prod_rules(s: StackSettings) -> list[str]:
     if not s.is_prod:
         return []
     actual = {

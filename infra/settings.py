@@ -1,8 +1,11 @@
-"""Typed, frozen settings of a deployed stack, and the rules that cross sections.
+"""The typed model of a whole stack: every `rtap:<section>` of `stacks/Pulumi.<stack>.yaml`.
 
-The workload sections are the local platform's own models (rtap/settings.py); the
-sections below exist only for deployments. None of them carries a default: defaults are
-written once, in Pulumi.yaml, and infra/config.py merges them under the stack's values.
+StackSettings is the workload sections every process reads (workloads/settings.py) plus
+the sections below, which only a deployment reads. None of these carries a default:
+defaults are written once, in Pulumi.yaml, and the loader (core/stack_config.py) merges
+them under the stack's values. The CLI and `pulumi up` load a stack through that one
+loader into this one model; the rules across sections that a deployment must meet are in
+infra/rules.py.
 """
 
 from __future__ import annotations
@@ -13,8 +16,8 @@ from typing import Literal
 
 from pydantic import Field, field_validator, model_validator
 
-from rtap.settings import StackSettings
-from workloads.common import SettingsModel
+from core.settings import SettingsModel
+from workloads.settings import WorkloadSettings
 
 IPV4 = 4
 # Six /20 subnets (a public and a private one in each of three zones) need a /18.
@@ -212,8 +215,8 @@ class ServingDeploymentSettings(SettingsModel):
         return self
 
 
-class DeploymentSettings(StackSettings):
-    """A stack as `pulumi up` deploys it: the workload sections plus the infrastructure."""
+class StackSettings(WorkloadSettings):
+    """A whole stack: the workload sections plus the infrastructure a deployment builds."""
 
     network: NetworkSettings
     cluster: ClusterSettings

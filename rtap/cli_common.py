@@ -9,11 +9,14 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from core.logs import configure_logging
+from core.settings import SettingsError
+from core.stack_config import find_project_dir
+from core.stack_config import load_stack as load_stack_settings
+from infra.settings import StackSettings
 from rtap.local.control_client import ControlError
 from rtap.local.prerequisites import PrerequisiteError
 from rtap.local.stack import LocalStack, StartupError
-from rtap.logs import configure_logging
-from rtap.settings import SettingsError, StackSettings, find_project_dir, load_settings
 from workloads.kafka import TopicMismatchError
 
 console = Console()
@@ -51,7 +54,7 @@ FAILURES = (
 
 def load_stack(stack: str) -> tuple[StackSettings, LocalStack]:
     project_dir = find_project_dir()
-    settings = load_settings(stack, project_dir)
+    settings = load_stack_settings(StackSettings, stack, project_dir)
     local = LocalStack(settings, project_dir, stack)
     local.paths.logs.mkdir(parents=True, exist_ok=True)
     configure_logging(local.paths.logs / "rtap.log")

@@ -9,8 +9,10 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from core.settings import SettingsError
+from core.stack_config import find_project_dir, load_stack
+from infra.settings import StackSettings
 from rtap.local.paths import RunPaths
-from rtap.settings import SettingsError, find_project_dir, load_settings
 from workloads.serving.auth import KeyStore, Scope
 
 keys_app = typer.Typer(
@@ -26,7 +28,7 @@ Stack = Annotated[str, typer.Option("--stack", "-s", help="Stack: stacks/Pulumi.
 def _store(stack: str) -> KeyStore:
     try:
         project_dir = find_project_dir()
-        settings = load_settings(stack, project_dir)
+        settings = load_stack(StackSettings, stack, project_dir)
     except SettingsError as error:
         console.print(f"[bold red]error:[/] {error}", markup=False)
         raise typer.Exit(2) from None

@@ -10,12 +10,12 @@ import yaml
 from rich.markup import escape
 from rich.table import Table
 
+from core.stack_config import find_project_dir
 from rtap.cli_common import Stack, console
 from rtap.render.placement import stateful_placement
 from rtap.render.report import kinds_per_namespace, write
 from rtap.render.runner import Rendered, RenderError, render
 from rtap.render.validate import validate_all
-from rtap.settings import find_project_dir
 
 Out = Annotated[
     Path | None,

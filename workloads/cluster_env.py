@@ -14,9 +14,12 @@ Kubernetes Secrets through secretKeyRef, never from the image or a ConfigMap.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
+from core.handoff import SETTINGS_FILE_VARIABLE, read_settings_file
 from workloads.redis_client import sentinel_url
+from workloads.settings import WorkloadSettings
 
 
 class MissingVariableError(RuntimeError):
@@ -28,6 +31,11 @@ def required(environ: Mapping[str, str], name: str) -> str:
     if not value:
         raise MissingVariableError(f"environment variable {name} is not set")
     return value
+
+
+def mounted_settings(environ: Mapping[str, str]) -> WorkloadSettings:
+    """The stack's settings, from the file the Pulumi program mounts ($RTAP_SETTINGS_FILE)."""
+    return read_settings_file(WorkloadSettings, Path(required(environ, SETTINGS_FILE_VARIABLE)))
 
 
 def kafka_security(environ: Mapping[str, str]) -> dict[str, Any]:

@@ -17,7 +17,7 @@ from confluent_kafka.admin import (
 )
 from pydantic import Field, model_validator
 
-from workloads.common import SettingsModel
+from core.settings import SettingsModel
 
 log = structlog.get_logger(__name__)
 

@@ -17,7 +17,7 @@ from infra.components import iam
 from infra.components import k8s as kube
 from infra.components.network import Network
 from infra.components.spark import SERVICE_ACCOUNT as SPARK_SERVICE_ACCOUNT
-from infra.settings import DeploymentSettings
+from infra.settings import StackSettings
 
 ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver")
 _NODE_POLICIES = (
@@ -29,7 +29,7 @@ _NODE_POLICIES = (
 
 @dataclass(frozen=True)
 class EksArgs:
-    settings: DeploymentSettings
+    settings: StackSettings
     cluster_name: str
     network: Network
 

@@ -8,12 +8,12 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.settings import DeploymentSettings
+from infra.settings import StackSettings
 
 
 @dataclass(frozen=True)
 class ExistingClusterArgs:
-    settings: DeploymentSettings
+    settings: StackSettings
 
 
 class ExistingCluster(pulumi.ComponentResource):

@@ -10,8 +10,9 @@ import pulumi
 import pulumi_kubernetes as k8s
 import pulumi_random as random
 
-from infra.settings import DeploymentSettings, Resources
-from rtap.settings import SETTINGS_FILE_VARIABLE, StackSettings
+from core.handoff import SETTINGS_FILE_VARIABLE
+from infra.settings import Resources, StackSettings
+from workloads.settings import WorkloadSettings
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
 HOSTNAME_LABEL = "kubernetes.io/hostname"
@@ -29,7 +30,7 @@ SETTINGS_KEY = "settings.json"
 class PlatformArgs:
     """What every workload component needs; the cluster comes as the parent's provider."""
 
-    settings: DeploymentSettings
+    settings: StackSettings
 
     @property
     def namespace(self) -> str:
@@ -104,7 +105,7 @@ def role_tolerations(role: str) -> list[Json]:
     return [{"key": ROLE_LABEL, "operator": "Equal", "value": role, "effect": "NoSchedule"}]
 
 
-def role_node_selector(settings: DeploymentSettings, role: str) -> dict[str, str]:
+def role_node_selector(settings: StackSettings, role: str) -> dict[str, str]:
     """Pin to the role's node group on EKS; an existing cluster may not label its nodes."""
     return {ROLE_LABEL: role} if settings.cluster.mode == "eks" else {}
 
@@ -172,16 +173,13 @@ def image_tag(image: str) -> str:
     return image.rsplit(":", 1)[-1]
 
 
-def workload_settings_json(settings: DeploymentSettings) -> str:
-    """The workload sections as the containers read them (rtap.settings.StackSettings):
+def workload_settings_json(settings: StackSettings) -> str:
+    """The workload sections as the containers read them (workloads/settings.py):
     migrations run ON CLUSTER, and API queries use every core of a ClickHouse server."""
-    fields = {field.alias or name for name, field in StackSettings.model_fields.items()}
-    values = settings.model_dump(by_alias=True, include=set(StackSettings.model_fields))
+    values = settings.model_dump(include=set(WorkloadSettings.model_fields))
     values["clickhouse"]["cluster"] = settings.clickhouse_cluster.cluster_name
-    values["serving"]["clickhouseMaxThreads"] = 0
-    return StackSettings.model_validate(
-        {k: v for k, v in values.items() if k in fields}
-    ).model_dump_json(by_alias=True)
+    values["serving"]["clickhouse_max_threads"] = 0
+    return WorkloadSettings.model_validate(values).model_dump_json(by_alias=True)
 
 
 def settings_mount() -> tuple[Json, Json, Json]:

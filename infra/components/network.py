@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import DeploymentSettings
+from infra.settings import StackSettings
 
 # Subnets are /20s: 4,091 addresses per zone and tier, room for VPC CNI's pod IPs.
 SUBNET_PREFIX = 20
@@ -16,7 +16,7 @@ SUBNET_PREFIX = 20
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    settings: DeploymentSettings
+    settings: StackSettings
     cluster_name: str
 
 

@@ -11,11 +11,11 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
+from core.handoff import SETTINGS_FILE_VARIABLE
 from infra.components import k8s as kube
 from infra.components.clickhouse import CREDENTIALS, dsn
 from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET
 from infra.components.redis import AUTH_SECRET, MASTER_SET
-from rtap.settings import SETTINGS_FILE_VARIABLE
 
 OPERATOR_NAMESPACE = "spark-operator"
 SERVICE_ACCOUNT = "spark"

@@ -19,7 +19,7 @@ import structlog
 import uvicorn
 from pydantic import BaseModel
 
-from rtap.logs import configure_logging
+from core.logs import configure_logging
 from workloads.events.model import EventType
 from workloads.serving.app import create_app
 from workloads.serving.bootstrap import build_context

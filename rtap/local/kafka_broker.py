@@ -11,14 +11,14 @@ from confluent_kafka.admin import AdminClient
 
 from rtap.local.paths import RunPaths
 from rtap.local.processes import ProcessRegistry, port_in_use, wait_until
-from rtap.settings import StackSettings
 from workloads.kafka import client_config
+from workloads.settings import WorkloadSettings
 
 NAME = "kafka"
 
 
 class LocalKafka:
-    def __init__(self, settings: StackSettings, paths: RunPaths, java: str, jars: Path) -> None:
+    def __init__(self, settings: WorkloadSettings, paths: RunPaths, java: str, jars: Path) -> None:
         self._settings = settings
         self._paths = paths
         self._java = java

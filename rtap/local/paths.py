@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from rtap.settings import StackSettings
+from workloads.settings import WorkloadSettings
 
 
 @dataclass(frozen=True)
@@ -16,7 +16,7 @@ class RunPaths:
     project_dir: Path
 
     @classmethod
-    def for_stack(cls, settings: StackSettings, project_dir: Path) -> RunPaths:
+    def for_stack(cls, settings: WorkloadSettings, project_dir: Path) -> RunPaths:
         root = Path(settings.local.run_dir)
         if not root.is_absolute():
             root = project_dir / root

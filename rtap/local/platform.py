@@ -21,6 +21,9 @@ import structlog
 import uvicorn
 from pyspark.sql import SparkSession
 
+from core.handoff import SETTINGS_FILE_VARIABLE, read_settings_file
+from core.logs import configure_logging
+from core.stack_config import find_project_dir
 from rtap.local.control import control_router
 from rtap.local.paths import RunPaths
 from rtap.local.prerequisites import jars
@@ -28,18 +31,11 @@ from rtap.local.processes import lower_threads_priority
 from rtap.local.redis_server import redis_url
 from rtap.local.secrets import LocalSecrets
 from rtap.local.status_file import StatusFile
-from rtap.logs import configure_logging
-from rtap.settings import (
-    SETTINGS_FILE_VARIABLE,
-    StackSettings,
-    find_project_dir,
-    load_settings,
-    load_settings_file,
-)
 from workloads.producer.ground_truth import GroundTruthSummary, RollupCell
 from workloads.serving.app import create_app
 from workloads.serving.bootstrap import build_context
 from workloads.serving.dependencies import ServingContext
+from workloads.settings import WorkloadSettings
 from workloads.storage.client import connect
 from workloads.storage.data_version import DataVersion
 from workloads.storage.migrate import MigrationRunner
@@ -66,7 +62,7 @@ _MERGE_PRIORITY_EVERY_S = 10
 class Platform:
     """Start-up, supervision and shutdown of the pipeline inside this process."""
 
-    def __init__(self, settings: StackSettings, paths: RunPaths, secrets: LocalSecrets) -> None:
+    def __init__(self, settings: WorkloadSettings, paths: RunPaths, secrets: LocalSecrets) -> None:
         self.settings = settings
         self.paths = paths
         self.metrics = PipelineMetrics()
@@ -241,12 +237,7 @@ class Platform:
 def main() -> None:
     configure_logging()
     project_dir = find_project_dir()
-    settings_file = os.environ.get(SETTINGS_FILE_VARIABLE)
-    settings = (
-        load_settings_file(Path(settings_file))
-        if settings_file
-        else load_settings(os.environ.get("RTAP_STACK", "local"), project_dir)
-    )
+    settings = read_settings_file(WorkloadSettings, Path(os.environ[SETTINGS_FILE_VARIABLE]))
     paths = RunPaths.for_stack(settings, project_dir)
     secrets = LocalSecrets.load_or_create(paths.secrets_file)
     platform = Platform(settings, paths, secrets)

@@ -10,13 +10,13 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeRemainingColumn
 
 from rtap.local.session import stop_on_signals
-from rtap.settings import StackSettings
 from workloads.producer.ground_truth import GroundTruth
 from workloads.producer.producer import EventProducer
+from workloads.settings import WorkloadSettings
 
 
 def produce_standalone(
-    settings: StackSettings, bootstrap: str, duration_s: float, directory: Path, console: Console
+    settings: WorkloadSettings, bootstrap: str, duration_s: float, directory: Path, console: Console
 ) -> bool:
     """Produce for `duration_s`; True when every record was acknowledged."""
     producer = EventProducer(

@@ -9,7 +9,7 @@ import redis
 
 from rtap.local.paths import RunPaths
 from rtap.local.processes import ProcessRegistry, wait_until
-from rtap.settings import StackSettings
+from workloads.settings import WorkloadSettings
 
 NAME = "redis"
 
@@ -20,7 +20,7 @@ def redis_url(port: int, password: str) -> str:
 
 
 class LocalRedis:
-    def __init__(self, settings: StackSettings, paths: RunPaths, executable: str, password: str):
+    def __init__(self, settings: WorkloadSettings, paths: RunPaths, executable: str, password: str):
         self._port = settings.local.redis_port
         self._paths = paths
         self._executable = executable

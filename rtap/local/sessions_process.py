@@ -22,12 +22,13 @@ from pathlib import Path
 import structlog
 from pyspark.sql import SparkSession
 
+from core.handoff import SETTINGS_FILE_VARIABLE, read_settings_file
+from core.logs import configure_logging
 from rtap.local.paths import RunPaths
 from rtap.local.prerequisites import jars
 from rtap.local.processes import lower_own_priority
 from rtap.local.status_file import StatusFile
-from rtap.logs import configure_logging
-from rtap.settings import SETTINGS_FILE_VARIABLE, StackSettings, load_settings_file
+from workloads.settings import WorkloadSettings
 from workloads.streaming.job import CHECKPOINT_NAMES, StreamingJob
 from workloads.streaming.metrics import PipelineMetrics
 from workloads.streaming.outbox import SessionOutbox
@@ -37,7 +38,7 @@ log = structlog.get_logger(__name__)
 
 
 def start_sessions_job(
-    settings: StackSettings, paths: RunPaths, status: StatusFile
+    settings: WorkloadSettings, paths: RunPaths, status: StatusFile
 ) -> tuple[StreamingJob, SparkSession]:
     """Spark, warmed up, and the sessions query started."""
     env = JobEnvironment(
@@ -72,7 +73,7 @@ def start_sessions_job(
 
 def main() -> None:
     configure_logging()
-    settings = load_settings_file(Path(os.environ[SETTINGS_FILE_VARIABLE]))
+    settings = read_settings_file(WorkloadSettings, Path(os.environ[SETTINGS_FILE_VARIABLE]))
     paths = RunPaths.for_stack(settings, Path(os.environ["RTAP_PROJECT_DIR"]))
     # First, so that the JVM and every thread it starts inherit the priority.
     lower_own_priority(settings.local.sessions_niceness)

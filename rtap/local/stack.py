@@ -7,13 +7,13 @@ import os
 import shutil
 import subprocess
 import sys
-import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
 
 import structlog
 
+from core.handoff import SETTINGS_FILE_VARIABLE, write_settings_file
 from rtap.local import kafka_broker, redis_server
 from rtap.local.control_client import ControlClient
 from rtap.local.kafka_broker import LocalKafka
@@ -29,9 +29,9 @@ from rtap.local.processes import ProcessRegistry
 from rtap.local.redis_server import LocalRedis, redis_url
 from rtap.local.secrets import LocalSecrets
 from rtap.local.status_file import StatusFile
-from rtap.settings import SETTINGS_FILE_VARIABLE, StackSettings
 from workloads.kafka import ensure_topics
 from workloads.serving.auth import KeyStore
+from workloads.settings import WorkloadSettings
 
 log = structlog.get_logger(__name__)
 
@@ -49,7 +49,7 @@ class StartupError(RuntimeError):
 
 
 class LocalStack:
-    def __init__(self, settings: StackSettings, project_dir: Path, stack: str = "local") -> None:
+    def __init__(self, settings: WorkloadSettings, project_dir: Path, stack: str = "local") -> None:
         self.settings = settings
         self.stack = stack
         self.project_dir = project_dir
@@ -197,11 +197,9 @@ class LocalStack:
         They get the settings this process validated, as a file, so that all agree even
         when they were overridden here (tests, `--rate`).
         """
-        settings_file = self.paths.root / "settings.json"
-        # Written whole, then renamed: two restarts at once must not see half a file.
-        temporary = settings_file.with_name(f".settings-{threading.get_native_id()}.json")
-        temporary.write_text(self.settings.model_dump_json(by_alias=True))
-        temporary.replace(settings_file)
+        settings_file = write_settings_file(
+            self.settings.workload_part(), self.paths.root / "settings.json"
+        )
         return {
             **os.environ,
             "RTAP_PROJECT_DIR": str(self.project_dir),

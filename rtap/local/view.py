@@ -13,8 +13,8 @@ from rich.text import Text
 
 from rtap.local.control_client import ControlClient, ControlError
 from rtap.local.supervisor import CRASH_LOOP, RUNNING, Supervisor
-from rtap.settings import SlaSettings
 from workloads.producer.producer import ProducerStats
+from workloads.settings import SlaSettings
 from workloads.streaming.metrics import LatencyHistogram
 
 _WINDOW_S = 10.0

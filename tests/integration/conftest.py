@@ -13,9 +13,10 @@ from collections.abc import Iterator
 
 import pytest
 
+from core.stack_config import find_project_dir, load_stack
+from infra.settings import StackSettings
 from rtap.local.control_client import ControlClient
 from rtap.local.stack import LocalStack
-from rtap.settings import find_project_dir, load_settings
 
 log = logging.getLogger("rtap.tests")
 
@@ -50,7 +51,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "RTAP_STREAMING__WATERMARK_DELAY_SECONDS": "5",
         "RTAP_STREAMING__SESSION_TRIGGER_INTERVAL_MS": "2000",
     }
-    settings = load_settings("local", find_project_dir(), environ=overrides)
+    settings = load_stack(StackSettings, "local", find_project_dir(), environ=overrides)
     local = LocalStack(settings, find_project_dir())
     local.start(lambda step: log.info("starting: %s", step))
     try:

@@ -4,20 +4,24 @@ from pathlib import Path
 
 import pytest
 
-from rtap.settings import SettingsError, find_project_dir, load_settings
+from core.settings import SettingsError
+from core.stack_config import find_project_dir, load_stack
+from infra.settings import StackSettings
 from workloads.events import EventType
 
 PROJECT = find_project_dir()
 
 
 def _stack(tmp_path: Path, body: str) -> Path:
+    """A project whose only stack is `t`, with the real project's Pulumi.yaml."""
+    (tmp_path / "Pulumi.yaml").write_text((PROJECT / "Pulumi.yaml").read_text())
     (tmp_path / "stacks").mkdir()
     (tmp_path / "stacks" / "Pulumi.t.yaml").write_text(body)
     return tmp_path
 
 
 def test_the_local_stack_loads() -> None:
-    settings = load_settings("local", PROJECT, environ={})
+    settings = load_stack(StackSettings, "local", PROJECT, environ={})
     assert settings.environment == "local"
     assert settings.kafka.partitions == 4
     assert settings.kafka.replication_factor == 1
@@ -27,7 +31,7 @@ def test_the_local_stack_loads() -> None:
 
 def test_environment_variables_override_single_keys() -> None:
     env = {"RTAP_KAFKA__PARTITIONS": "8", "RTAP_PRODUCER__RATE_PER_SECOND": "1234"}
-    settings = load_settings("local", PROJECT, environ=env)
+    settings = load_stack(StackSettings, "local", PROJECT, environ=env)
     assert settings.kafka.partitions == 8
     assert settings.producer.rate_per_second == 1234
     assert settings.kafka.retention_hours == 24  # untouched keys keep the file's values
@@ -50,29 +54,29 @@ def test_environment_variables_override_single_keys() -> None:
 )
 def test_a_bad_value_names_the_key(env: dict[str, str], message: str) -> None:
     with pytest.raises(SettingsError, match=message):
-        load_settings("local", PROJECT, environ=env)
+        load_stack(StackSettings, "local", PROJECT, environ=env)
 
 
 def test_a_bad_value_in_the_file_names_the_file(tmp_path: Path) -> None:
     project = _stack(tmp_path, "config:\n  rtap:kafka:\n    partitions: -3\n")
     with pytest.raises(SettingsError, match=r"rtap:kafka\.partitions.*Pulumi\.t\.yaml"):
-        load_settings("t", project, environ={})
+        load_stack(StackSettings, "t", project, environ={})
 
 
 def test_an_unknown_section_in_the_file_is_an_error(tmp_path: Path) -> None:
     project = _stack(tmp_path, "config:\n  rtap:kafak:\n    partitions: 3\n")
     with pytest.raises(SettingsError, match="rtap:kafak: Extra inputs are not permitted"):
-        load_settings("t", project, environ={})
+        load_stack(StackSettings, "t", project, environ={})
 
 
 def test_other_namespaces_are_ignored(tmp_path: Path) -> None:
     project = _stack(tmp_path, "config:\n  aws:region: eu-west-1\n  rtap:environment: t\n")
-    assert load_settings("t", project, environ={}).environment == "t"
+    assert load_stack(StackSettings, "t", project, environ={}).environment == "t"
 
 
 def test_invalid_yaml_and_missing_stacks_are_explained(tmp_path: Path) -> None:
     project = _stack(tmp_path, "config: [unclosed\n")
     with pytest.raises(SettingsError, match="not valid YAML"):
-        load_settings("t", project, environ={})
+        load_stack(StackSettings, "t", project, environ={})
     with pytest.raises(SettingsError, match="is 'nope' a stack name"):
-        load_settings("nope", project, environ={})
+        load_stack(StackSettings, "nope", project, environ={})

@@ -17,7 +17,7 @@ from typing import Any
 
 from pydantic import Field
 
-from workloads.common import SettingsModel
+from core.settings import SettingsModel
 
 
 class EventType(enum.StrEnum):

@@ -16,9 +16,9 @@ from pathlib import Path
 
 import structlog
 
-from rtap.logs import configure_logging
-from rtap.settings import SETTINGS_FILE_VARIABLE, SettingsError, load_settings_file
-from workloads.cluster_env import MissingVariableError, kafka_security, required
+from core.logs import configure_logging
+from core.settings import SettingsError
+from workloads.cluster_env import MissingVariableError, kafka_security, mounted_settings, required
 from workloads.producer.ground_truth import GroundTruth
 from workloads.producer.producer import EventProducer
 
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
     try:
-        settings = load_settings_file(Path(required(environ, SETTINGS_FILE_VARIABLE)))
+        settings = mounted_settings(environ)
         producer = EventProducer(
             settings=settings.producer,
             limits=settings.events,

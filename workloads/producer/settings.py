@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field, field_validator
 
-from workloads.common import SettingsModel
+from core.settings import SettingsModel
 from workloads.events.model import EventType
 
 _DEFAULT_MIX = {

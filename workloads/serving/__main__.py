@@ -17,9 +17,9 @@ import clickhouse_connect
 import structlog
 import uvicorn
 
-from rtap.logs import configure_logging
-from rtap.settings import SETTINGS_FILE_VARIABLE, SettingsError, load_settings_file
-from workloads.cluster_env import MissingVariableError, redis_url, required
+from core.logs import configure_logging
+from core.settings import SettingsError
+from workloads.cluster_env import MissingVariableError, mounted_settings, redis_url, required
 from workloads.serving.app import create_app
 from workloads.serving.bootstrap import build_context
 
@@ -27,7 +27,7 @@ log = structlog.get_logger(__name__)
 
 
 def build_app(environ: Mapping[str, str]) -> Any:
-    settings = load_settings_file(Path(required(environ, SETTINGS_FILE_VARIABLE)))
+    settings = mounted_settings(environ)
     clickhouse: Any = clickhouse_connect.get_client(
         dsn=required(environ, "CLICKHOUSE_DSN"),
         password=environ.get("CLICKHOUSE_PASSWORD", ""),

@@ -11,15 +11,14 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
 import structlog
 
-from rtap.logs import configure_logging
-from rtap.settings import SETTINGS_FILE_VARIABLE, SettingsError, load_settings_file
-from workloads.cluster_env import MissingVariableError, required
+from core.logs import configure_logging
+from core.settings import SettingsError
+from workloads.cluster_env import MissingVariableError, mounted_settings, required
 from workloads.storage.migrate import MigrationError, MigrationRunner
 
 log = structlog.get_logger(__name__)
@@ -27,7 +26,7 @@ log = structlog.get_logger(__name__)
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
     try:
-        settings = load_settings_file(Path(required(environ, SETTINGS_FILE_VARIABLE))).clickhouse
+        settings = mounted_settings(environ).clickhouse
         dsn = required(environ, "CLICKHOUSE_DSN")
     except (MissingVariableError, SettingsError) as exc:
         log.error("cannot run the migrations", error=str(exc))

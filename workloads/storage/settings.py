@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from workloads.common import SettingsModel
+from core.settings import SettingsModel
 
 
 class ClickHouseSettings(SettingsModel):

@@ -15,17 +15,17 @@ import signal
 import sys
 import threading
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
 import clickhouse_connect
 import structlog
 
-from rtap.logs import configure_logging
-from rtap.settings import SETTINGS_FILE_VARIABLE, SettingsError, load_settings_file
+from core.logs import configure_logging
+from core.settings import SettingsError
 from workloads.cluster_env import (
     MissingVariableError,
     kafka_security,
+    mounted_settings,
     redis_url,
     required,
     spark_kafka_options,
@@ -47,7 +47,7 @@ log = structlog.get_logger(__name__)
 
 def main(environ: Mapping[str, str] = os.environ) -> int:
     try:
-        settings = load_settings_file(Path(required(environ, SETTINGS_FILE_VARIABLE)))
+        settings = mounted_settings(environ)
         root = required(environ, "RTAP_CHECKPOINT_URI")
         env = JobEnvironment(
             bootstrap=required(environ, "KAFKA_BOOTSTRAP"),

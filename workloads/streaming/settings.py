@@ -6,7 +6,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from workloads.common import SettingsModel
+from core.settings import SettingsModel
 
 
 class StreamingSettings(SettingsModel):

@@ -3,16 +3,20 @@ key before a single resource is declared."""
 
 from __future__ import annotations
 
+import json
+from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
-from infra.config import merge, project_defaults
-from infra.settings import DeploymentSettings
+from core.handoff import read_settings_file, write_settings_file
+from core.settings import section_keys
+from core.stack_config import load_stack, merge, project_defaults
+from infra.settings import StackSettings
 from rtap.render.runner import RenderError, render
-from rtap.settings import DEPLOYMENT_ONLY_SECTIONS, StackSettings, load_settings
 from tests.unit.infra.conftest import PROJECT, STACKS, with_changes
+from workloads.settings import WorkloadSettings
 
 
 def _refused(stack: str, **sections: dict[str, Any] | str) -> RenderError:
@@ -80,7 +84,7 @@ def test_merge_keeps_defaults_beside_the_stacks_keys() -> None:
 
 def test_every_section_is_declared_once_in_pulumi_yaml_with_a_description() -> None:
     declared = yaml.safe_load((PROJECT / "Pulumi.yaml").read_text())["config"]
-    fields = {f.alias or n for n, f in DeploymentSettings.model_fields.items()}
+    fields = set(section_keys(StackSettings))
     assert {k.removeprefix("rtap:") for k in declared} == fields
     for key, spec in declared.items():
         # What Pulumi's project schema allows in a config declaration.
@@ -92,25 +96,28 @@ def test_every_section_is_declared_once_in_pulumi_yaml_with_a_description() -> N
 
 
 def test_deployment_sections_have_complete_defaults_in_pulumi_yaml() -> None:
-    defaults = project_defaults()
-    for section in DEPLOYMENT_ONLY_SECTIONS:
-        field = next(
-            f for n, f in DeploymentSettings.model_fields.items() if (f.alias or n) == section
-        )
-        assert field.annotation is not None
-        # The default alone is a valid section: a stack may leave it out entirely.
-        field.annotation.model_validate(defaults[section])
+    defaults = project_defaults(PROJECT / "Pulumi.yaml")
+    deployment_only = set(section_keys(StackSettings)) - set(section_keys(WorkloadSettings))
+    assert {"cluster", "network", "images", "kafkaCluster"} <= deployment_only
+    for name, field in StackSettings.model_fields.items():
+        if (field.alias or name) in deployment_only:
+            assert field.annotation is not None
+            # The default alone is a valid section: a stack may leave it out entirely.
+            field.annotation.model_validate(defaults[field.alias or name])
 
 
-def test_deployment_only_sections_are_exactly_the_infrastructure_ones() -> None:
-    workload = {f.alias or n for n, f in StackSettings.model_fields.items()}
-    deployment = {f.alias or n for n, f in DeploymentSettings.model_fields.items()}
-    assert deployment - workload == DEPLOYMENT_ONLY_SECTIONS
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_settings_file_hands_over_the_workload_sections(tmp_path: Path, stack: str) -> None:
+    settings = load_stack(StackSettings, stack, PROJECT, environ={})
+    path = write_settings_file(settings.workload_part(), tmp_path / "settings.json")
+    assert list(json.loads(path.read_text())) == section_keys(WorkloadSettings)
+    handed_over = read_settings_file(WorkloadSettings, path)
+    assert handed_over.kafka == settings.kafka and handed_over.sla == settings.sla
 
 
 @pytest.mark.parametrize("stack", STACKS)
 def test_the_local_platform_reads_deployed_stacks_too(stack: str) -> None:
-    # Load tests and drills read a deployed stack's sla and topics through rtap.settings.
-    settings = load_settings(stack, PROJECT, environ={})
+    # Load tests and drills read a deployed stack's sla and topics through the one loader.
+    settings = load_stack(StackSettings, stack, PROJECT, environ={})
     assert settings.environment == stack
     assert settings.sla.freshness_p95_seconds > 0

@@ -8,17 +8,18 @@ from pathlib import Path
 
 import psutil
 
+from core.stack_config import find_project_dir, load_stack
+from infra.settings import StackSettings
 from rtap.local.session import stop_supervising_cli
 from rtap.local.stack import LocalStack
 from rtap.local.status_file import StatusFile
-from rtap.settings import find_project_dir, load_settings
 
 SLEEP = "import sys, time; time.sleep(60)"
 
 
 def _stack(tmp_path: Path) -> LocalStack:
-    settings = load_settings(
-        "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
+    settings = load_stack(
+        StackSettings, "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
     )
     return LocalStack(settings, find_project_dir())
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import structlog
 
-from rtap.logs import configure_logging
+from core.logs import configure_logging
 
 
 def test_log_lines_are_json_whatever_the_values(tmp_path: Path) -> None:

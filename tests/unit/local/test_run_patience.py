@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
+from core.stack_config import find_project_dir, load_stack
+from infra.settings import StackSettings
 from rtap.local.control_client import ControlClient, ControlError, ControlUnavailableError
 from rtap.local.runner import PipelineRun
 from rtap.local.stack import PLATFORM, LocalStack
 from rtap.local.supervisor import CRASH_LOOP, RESTARTING
-from rtap.settings import find_project_dir, load_settings
 
 
 class PlatformState:
@@ -26,8 +27,8 @@ class PlatformState:
 
 
 def _run(tmp_path: Path, supervisor: PlatformState | None) -> PipelineRun:
-    settings = load_settings(
-        "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
+    settings = load_stack(
+        StackSettings, "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
     )
     stack = LocalStack(settings, find_project_dir())
     control = ControlClient(port=1, token="unused")  # never called: `_ask` gets the calls
