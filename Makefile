@@ -35,10 +35,11 @@ test: setup ## Lint, type-check and run every test (unit and integration, real e
 	$(PYTEST) tests/unit
 	$(PYTEST) tests/integration
 
-lint: venv ## ruff and mypy (strict)
+lint: venv ## ruff, mypy (strict) and the import contracts (dependencies point down)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy
+	$(BIN)/lint-imports --no-cache
 
 unit: setup ## Only the unit tests
 	$(PYTEST) tests/unit
