@@ -57,8 +57,8 @@ class RunPaths:
         return self.root / "staging" / "session-output"
 
     @property
-    def sessions_status(self) -> Path:
-        """What the sessions process last reported about itself (JSON, rewritten each second)."""
+    def sessionizer_status(self) -> Path:
+        """What the sessionizer process last reported about itself (JSON, rewritten each second)."""
         return self.root / "staging" / "sessions-status.json"
 
     @property

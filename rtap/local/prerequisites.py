@@ -5,10 +5,9 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import socket
 import subprocess
 from pathlib import Path
-
-from rtap.local.processes import port_in_use
 
 _JAVA_VERSION = re.compile(r'version "(\d+)')
 MIN_JAVA = 17
@@ -55,6 +54,16 @@ def jars(folder: Path, what: str) -> list[Path]:
             "(Maven fetches them; javac compiles jvm/validator)"
         )
     return found
+
+
+def port_in_use(port: int, host: str = "127.0.0.1") -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((host, port))
+        except OSError:
+            return True
+    return False
 
 
 def free_ports(ports: dict[str, int]) -> None:

@@ -29,6 +29,10 @@ class LocalSecrets:
         created.save(path)
         return created
 
+    def redis_url(self, port: int) -> str:
+        """The URL clients of the local redis-server on `port` use (password included)."""
+        return f"redis://:{self.redis_password}@127.0.0.1:{port}/0"
+
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
         temporary = path.with_suffix(".tmp")

@@ -12,7 +12,7 @@ from typing import Any
 
 from infra.components.k8s import ZONE_LABEL
 from infra.components.placement import per_zone
-from rtap.render.runner import Rendered
+from rtap.render.program import Rendered
 
 PodsPerZone = dict[str, dict[str, int]]
 

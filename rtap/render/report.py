@@ -8,7 +8,7 @@ from typing import Any
 
 import yaml
 
-from rtap.render.runner import Rendered
+from rtap.render.program import Rendered
 
 MARKER = "# Rendered by `rtap render"
 

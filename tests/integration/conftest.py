@@ -15,8 +15,8 @@ import pytest
 
 from core.stack_config import find_project_dir, load_stack
 from infra.settings import StackSettings
-from rtap.local.control_client import ControlClient
-from rtap.local.stack import LocalStack
+from rtap.local.platform.control_client import ControlClient
+from rtap.local.processes.local_processes import LocalProcesses
 
 log = logging.getLogger("rtap.tests")
 
@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
+def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcesses]:
     kafka, controller, redis, platform = _free_ports(4)
     overrides = {
         "RTAP_LOCAL__RUN_DIR": str(tmp_path_factory.mktemp("rtap") / "run"),
@@ -52,7 +52,7 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
         "RTAP_STREAMING__SESSION_TRIGGER_INTERVAL_MS": "2000",
     }
     settings = load_stack(StackSettings, "local", find_project_dir(), environ=overrides)
-    local = LocalStack(settings, find_project_dir())
+    local = LocalProcesses(settings, find_project_dir())
     local.start(lambda step: log.info("starting: %s", step))
     try:
         yield local
@@ -61,5 +61,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalStack]:
 
 
 @pytest.fixture(scope="session")
-def control(stack: LocalStack) -> ControlClient:
+def control(stack: LocalProcesses) -> ControlClient:
     return stack.control()

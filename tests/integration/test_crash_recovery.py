@@ -14,12 +14,12 @@ from collections.abc import Callable
 import pytest
 from rich.console import Console
 
-from rtap.local import kafka_broker
-from rtap.local.control_client import ControlClient
-from rtap.local.drill import CrashDrill, drill_problems
-from rtap.local.session import RunningStack, RunRequest, run_pipeline
-from rtap.local.stack import COMPONENTS, PLATFORM, SESSIONS, LocalStack
-from rtap.local.supervisor import RestartPolicy, Supervisor
+from rtap.local.platform.control_client import ControlClient
+from rtap.local.processes import kafka_broker
+from rtap.local.processes.local_processes import COMPONENTS, PLATFORM, SESSIONIZER, LocalProcesses
+from rtap.local.processes.supervisor import RestartPolicy, Supervisor
+from rtap.local.runs.drill import CrashDrill, drill_problems
+from rtap.local.runs.run import RunningPlatform, RunRequest, run_pipeline
 from workloads.streaming.faults import CRASH_VARIABLE
 
 pytestmark = pytest.mark.integration
@@ -31,7 +31,7 @@ RATE = 2_000
 DURATION_S = 60.0
 # A floor, so the run cannot pass on a trivial amount of traffic (50 s of it).
 MIN_EVENTS = 100_000
-KILLS = [PLATFORM, SESSIONS, kafka_broker.NAME]
+KILLS = [PLATFORM, SESSIONIZER, kafka_broker.NAME]
 
 
 def _progress(control: ControlClient) -> Callable[[str], int]:
@@ -39,13 +39,13 @@ def _progress(control: ControlClient) -> Callable[[str], int]:
 
     def figure(component: str) -> int:
         stats = control.stats()
-        return int(stats["sessions_stored" if component == SESSIONS else "rows_stored"])
+        return int(stats["sessions_stored" if component == SESSIONIZER else "rows_stored"])
 
     return figure
 
 
 def test_no_loss_and_no_duplicates_across_crashes(
-    stack: LocalStack, control: ControlClient
+    stack: LocalProcesses, control: ControlClient
 ) -> None:
     producer = stack.settings.producer.model_copy(
         update={"rate_per_second": RATE, "malformed_share": 0.01, "seed": 777}
@@ -62,7 +62,7 @@ def test_no_loss_and_no_duplicates_across_crashes(
     supervisor.start()
     try:
         run = run_pipeline(
-            stack, RunningStack(control, supervisor), Console(), request, threading.Event()
+            stack, RunningPlatform(control, supervisor), Console(), request, threading.Event()
         )
     finally:
         drill.stop()
@@ -72,7 +72,7 @@ def test_no_loss_and_no_duplicates_across_crashes(
     summary = run.summary
     assert drill_problems(KILLS, drill.kills, summary.restarts) == []
     # The injected crash and the drill's kill: two restarts of the platform.
-    assert summary.restarts == {PLATFORM: 2, SESSIONS: 1, kafka_broker.NAME: 1}
+    assert summary.restarts == {PLATFORM: 2, SESSIONIZER: 1, kafka_broker.NAME: 1}
     assert summary.produced >= MIN_EVENTS
     assert summary.stored_raw == summary.valid
     assert summary.duplicates == 0

@@ -23,8 +23,8 @@ from confluent_kafka.admin import AdminClient, NewTopic
 from pyspark.sql import SparkSession
 
 from core.stack_config import find_project_dir
-from rtap.local.kafka_broker import _kafka_uuid
-from rtap.local.processes import port_in_use
+from rtap.local.prerequisites import port_in_use
+from rtap.local.processes.kafka_broker import _kafka_uuid
 from tests.integration.conftest import _free_ports
 from workloads.cluster_env import kafka_security, spark_kafka_options
 from workloads.kafka import client_config

@@ -9,9 +9,9 @@ from collections import defaultdict
 import pytest
 from confluent_kafka import Consumer
 
-from rtap.local.control_client import ControlClient
-from rtap.local.runner import PipelineRun
-from rtap.local.stack import LocalStack
+from rtap.local.platform.control_client import ControlClient
+from rtap.local.processes.local_processes import LocalProcesses
+from rtap.local.runs.pipeline_run import PipelineRun
 from workloads.kafka import client_config
 
 pytestmark = pytest.mark.integration
@@ -20,7 +20,7 @@ EVENTS = 200_000
 
 
 def test_two_hundred_thousand_events_with_one_percent_malformed(
-    stack: LocalStack, control: ControlClient
+    stack: LocalProcesses, control: ControlClient
 ) -> None:
     producer = stack.settings.producer.model_copy(
         update={
@@ -69,7 +69,7 @@ def _assert_sessions_arrive(control: ControlClient, timeout_s: float = 180) -> N
     raise AssertionError(f"no closed sessions stored within {timeout_s:.0f} s")
 
 
-def _assert_keyed_by_user(stack: LocalStack, sample: int) -> None:
+def _assert_keyed_by_user(stack: LocalProcesses, sample: int) -> None:
     """Every user's records are in one partition (the producer sends in batches, and
     the partitioner must still run per record, on its key)."""
     consumer = Consumer(

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from infra.settings import pinned_image
-from rtap.render.runner import render
+from rtap.render.program import render
 
 PROJECT = Path(__file__).resolve().parents[2]
 WORKLOADS = ("producer", "streaming", "serving")

@@ -10,13 +10,13 @@ import redis
 from workloads.redis_client import connect_redis
 from workloads.serving.auth import Authenticator, JwtVerifier, KeyStore
 from workloads.serving.cache import ResultCache
+from workloads.serving.clickhouse_reader import ClickHouseReader
 from workloads.serving.dependencies import ServingContext
 from workloads.serving.observability import ServingMetrics
 from workloads.serving.queries import Queries
 from workloads.serving.ratelimit import RateLimiter
 from workloads.serving.service import QueryService
 from workloads.serving.settings import ServingSettings
-from workloads.serving.store import ClickHouseStore
 from workloads.serving.version_watch import VersionWatcher
 
 
@@ -43,7 +43,7 @@ def build_context(
     """Everything the app needs; `redis_url` None runs without cache (and counts rate
     limits in process)."""
     metrics = ServingMetrics()
-    store = ClickHouseStore(clickhouse, settings, metrics)
+    reader = ClickHouseReader(clickhouse, settings, metrics)
     client = (
         connect_redis(
             redis_url,
@@ -60,10 +60,10 @@ def build_context(
     return ServingContext(
         settings=settings,
         environment=environment,
-        service=QueryService(Queries(store, database, settings), cache, settings),
+        service=QueryService(Queries(reader, database, settings), cache, settings),
         authenticator=Authenticator(KeyStore(keys_file), verifier),
         rate_limiter=RateLimiter(client, settings),
-        store=store,
+        clickhouse=reader,
         cache=cache,
         metrics=metrics,
     )

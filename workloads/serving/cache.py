@@ -25,10 +25,10 @@ import redis
 import structlog
 
 from workloads.serving.breaker import ConcurrentCircuitBreaker
+from workloads.serving.clickhouse_reader import ClickHouseUnavailableError
 from workloads.serving.local_cache import LocalAnswers
 from workloads.serving.observability import ServingMetrics
 from workloads.serving.settings import ServingSettings
-from workloads.serving.store import StoreUnavailableError
 from workloads.serving.version_watch import VersionWatcher
 from workloads.storage.data_version import DATA_VERSION_KEY
 
@@ -134,7 +134,7 @@ class ResultCache:
             return self._count(query, Answer(cached, CacheStatus.HIT, version))
         try:
             body, status = self._compute_once(key, compute)
-        except StoreUnavailableError:
+        except ClickHouseUnavailableError:
             stale = self._try(lambda: cast(bytes | None, self._client.get(last_good)))
             if stale is None:
                 raise

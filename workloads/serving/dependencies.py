@@ -11,13 +11,13 @@ from fastapi import Depends, Request, Response
 
 from workloads.serving.auth import Authenticator, Principal, Scope
 from workloads.serving.cache import Answer, CacheStatus, ResultCache
+from workloads.serving.clickhouse_reader import ClickHouseReader
 from workloads.serving.errors import ForbiddenError, RateLimitedError
 from workloads.serving.observability import ServingMetrics
 from workloads.serving.prepared import PreparedQuery
 from workloads.serving.ratelimit import RateLimiter
 from workloads.serving.service import QueryService
 from workloads.serving.settings import ServingSettings
-from workloads.serving.store import ClickHouseStore
 
 
 @dataclass
@@ -27,7 +27,7 @@ class ServingContext:
     service: QueryService
     authenticator: Authenticator
     rate_limiter: RateLimiter
-    store: ClickHouseStore
+    clickhouse: ClickHouseReader
     cache: ResultCache | None
     metrics: ServingMetrics
 

@@ -10,9 +10,9 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 
 from workloads.serving.auth import AuthenticationError
+from workloads.serving.clickhouse_reader import ClickHouseUnavailableError
 from workloads.serving.models import InvalidRequestError
 from workloads.serving.observability import ServingMetrics
-from workloads.serving.store import StoreUnavailableError
 
 log = structlog.get_logger(__name__)
 
@@ -80,8 +80,8 @@ def install_error_handlers(app: FastAPI, metrics: ServingMetrics, retry_after_s:
             _body("rate_limited", str(error)), 429, headers={"Retry-After": str(error.retry_after)}
         )
 
-    @app.exception_handler(StoreUnavailableError)
-    async def unavailable(_: Request, error: StoreUnavailableError) -> JSONResponse:
+    @app.exception_handler(ClickHouseUnavailableError)
+    async def unavailable(_: Request, error: ClickHouseUnavailableError) -> JSONResponse:
         count("unavailable")
         log.warning("clickhouse unavailable", error=str(error))
         return JSONResponse(

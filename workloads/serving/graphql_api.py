@@ -25,6 +25,7 @@ from strawberry.types import ExecutionContext, Info
 from workloads.events.model import EventType
 from workloads.serving import models
 from workloads.serving.auth import Principal, Scope
+from workloads.serving.clickhouse_reader import ClickHouseUnavailableError
 from workloads.serving.dependencies import ServingContext, caller_with
 from workloads.serving.errors import ForbiddenError, GraphQLRequestTooLargeError
 from workloads.serving.graphql_types import (
@@ -38,11 +39,10 @@ from workloads.serving.graphql_types import (
     UserSessions,
 )
 from workloads.serving.prepared import PreparedQuery
-from workloads.serving.store import StoreUnavailableError
 
 M = TypeVar("M", bound=BaseModel)
 
-_EXPECTED = (ForbiddenError, models.InvalidRequestError, StoreUnavailableError, TimeoutError)
+_EXPECTED = (ForbiddenError, models.InvalidRequestError, ClickHouseUnavailableError, TimeoutError)
 
 
 async def _run(info: Info, model: type[M], prepare: Callable[[ServingContext], PreparedQuery]) -> M:
@@ -58,7 +58,7 @@ async def _run(info: Info, model: type[M], prepare: Callable[[ServingContext], P
     except models.InvalidRequestError:
         response.status_code = 400
         raise
-    except (StoreUnavailableError, TimeoutError):
+    except (ClickHouseUnavailableError, TimeoutError):
         response.status_code = 503
         response.headers["Retry-After"] = str(context.settings.retry_after_seconds)
         raise

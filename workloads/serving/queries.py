@@ -16,6 +16,7 @@ from typing import Any
 
 from workloads.events.api import Event
 from workloads.events.model import FIELD_NAMES, IDENTIFIER_PATTERN, EventType
+from workloads.serving.clickhouse_reader import ClickHouseReader
 from workloads.serving.models import (
     CountPoint,
     DistinctUsers,
@@ -37,7 +38,6 @@ from workloads.serving.models import (
     encode_cursor,
 )
 from workloads.serving.settings import ServingSettings
-from workloads.serving.store import ClickHouseStore
 
 _BUCKETS = {
     Granularity.MINUTE: "minute",
@@ -77,8 +77,8 @@ class Window:
 
 
 class Queries:
-    def __init__(self, store: ClickHouseStore, database: str, settings: ServingSettings) -> None:
-        self._store = store
+    def __init__(self, reader: ClickHouseReader, database: str, settings: ServingSettings) -> None:
+        self._reader = reader
         self._db = database
         self._settings = settings
 
@@ -268,7 +268,7 @@ class Queries:
         )
 
     def _rows(self, query: str, sql: str, parameters: dict[str, Any]) -> list[tuple[Any, ...]]:
-        return self._store.rows(query, sql, {"db": self._db, **parameters})
+        return self._reader.rows(query, sql, {"db": self._db, **parameters})
 
     @staticmethod
     def _time_cursor(cursor: str | None, default_id: str) -> tuple[datetime, str]:

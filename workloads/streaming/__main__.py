@@ -40,7 +40,7 @@ from workloads.streaming.assembly import (
 )
 from workloads.streaming.job import QUERIES, StreamingJob
 from workloads.streaming.metrics import PipelineMetrics
-from workloads.streaming.session import JobEnvironment, attach_cluster_session, child, warm_up
+from workloads.streaming.spark_session import JobEnvironment, attach_cluster_session, child, warm_up
 
 log = structlog.get_logger(__name__)
 

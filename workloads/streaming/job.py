@@ -30,8 +30,8 @@ from workloads.events.spark import typed_event_schema
 from workloads.kafka import STREAMING_GROUP_PREFIX
 from workloads.streaming.checkpoints import committed_offsets, remove_orphaned_temp_files
 from workloads.streaming.metrics import BatchRecord, PipelineMetrics
-from workloads.streaming.session import JobEnvironment, child, is_local
 from workloads.streaming.settings import StreamingSettings
+from workloads.streaming.spark_session import JobEnvironment, child, is_local
 from workloads.streaming.transforms import (
     SESSION_INPUT_COLUMNS,
     parse_events,

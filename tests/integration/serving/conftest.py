@@ -24,9 +24,9 @@ import pytest
 from fastapi import FastAPI
 from fastapi.testclient import TestClient
 
-from rtap.local.control_client import ControlClient
-from rtap.local.runner import PipelineRun, RunSummary
-from rtap.local.stack import LocalStack
+from rtap.local.platform.control_client import ControlClient
+from rtap.local.processes.local_processes import LocalProcesses
+from rtap.local.runs.pipeline_run import PipelineRun, RunSummary
 from workloads.serving.app import create_app
 from workloads.serving.auth import KeyStore, Scope
 from workloads.serving.bootstrap import build_context
@@ -38,7 +38,9 @@ EVENTS = 40_000
 JWT_SECRET = "integration-test-signing-secret-0123456789"
 
 
-def produce(stack: LocalStack, control: ControlClient, events: int, **update: Any) -> RunSummary:
+def produce(
+    stack: LocalProcesses, control: ControlClient, events: int, **update: Any
+) -> RunSummary:
     """Send `events` through the pipeline, wait until stored, and verify the run."""
     producer = stack.settings.producer.model_copy(
         update={"rate_per_second": 10_000, "users": 500, **update}
@@ -53,13 +55,13 @@ def produce(stack: LocalStack, control: ControlClient, events: int, **update: An
 
 
 @pytest.fixture(scope="session")
-def served(stack: LocalStack, control: ControlClient) -> RunSummary:
+def served(stack: LocalProcesses, control: ControlClient) -> RunSummary:
     """Events written by the real pipeline, some malformed and some late."""
     return produce(stack, control, EVENTS, malformed_share=0.01, late_share=0.02)
 
 
 @pytest.fixture(scope="session")
-def live(stack: LocalStack, served: RunSummary) -> Iterator[httpx.Client]:
+def live(stack: LocalProcesses, served: RunSummary) -> Iterator[httpx.Client]:
     """The platform's own API, with the local read key."""
     port = stack.settings.local.platform_port
     headers = {"X-API-Key": stack.dashboard_key()}
@@ -116,7 +118,7 @@ class Offline:
 
 @pytest.fixture(scope="session")
 def offline(
-    stack: LocalStack, served: RunSummary, tmp_path_factory: pytest.TempPathFactory
+    stack: LocalProcesses, served: RunSummary, tmp_path_factory: pytest.TempPathFactory
 ) -> Offline:
     stack.stop_platform()
     keys = KeyStore(tmp_path_factory.mktemp("keys") / "api-keys.json")

@@ -13,7 +13,7 @@ import pytest
 import redis
 from fastapi.testclient import TestClient
 
-from rtap.local.processes import wait_until
+from rtap.local.processes.registry import wait_until
 from tests.integration.serving.conftest import JWT_SECRET, Offline
 from workloads.serving.app import create_app
 from workloads.serving.auth import Scope
@@ -106,13 +106,13 @@ def test_clickhouse_unavailable_gives_503_or_the_stale_answer(offline: Offline) 
         assert context.cache is not None and bumped is not None
         cache = context.cache
         wait_until(lambda: cache.pushed_version == bumped, 5, "the bump reaches the app")
-        context.store.unavailable = True
+        context.clickhouse.unavailable = True
         try:
             stale = api.get("/v1/events/top-types", params={**span, "limit": 4})
             never_cached = api.get("/v1/events/top-types", params={**span, "limit": 5})
             ready = api.get("/readyz")
         finally:
-            context.store.unavailable = False
+            context.clickhouse.unavailable = False
         assert stale.status_code == 200
         assert stale.json()["meta"] == {**stale.json()["meta"], "cache": "stale", "stale": True}
         assert stale.json()["data"] == fresh.json()["data"]

@@ -13,9 +13,9 @@ import pytest
 import redis
 from playwright.sync_api import sync_playwright
 
-from rtap.local.control_client import ControlClient
-from rtap.local.runner import RunSummary
-from rtap.local.stack import LocalStack
+from rtap.local.platform.control_client import ControlClient
+from rtap.local.processes.local_processes import LocalProcesses
+from rtap.local.runs.pipeline_run import RunSummary
 from tests.integration.serving.conftest import produce
 from workloads.storage.data_version import DATA_VERSION_KEY
 
@@ -45,7 +45,7 @@ def _total_events(live: httpx.Client, start: datetime, end: datetime) -> tuple[i
 
 
 def test_dashboard_chart_shows_data_from_the_running_platform(
-    stack: LocalStack, live: httpx.Client, artifacts: Path
+    stack: LocalProcesses, live: httpx.Client, artifacts: Path
 ) -> None:
     url = f"{live.base_url}/#key={stack.dashboard_key()}"
     screenshot = artifacts / "dashboard.png"
@@ -87,7 +87,7 @@ def _repeated_answer(
 
 
 def test_a_cached_answer_never_hides_a_committed_batch(
-    stack: LocalStack, control: ControlClient, live: httpx.Client, served: RunSummary
+    stack: LocalProcesses, control: ControlClient, live: httpx.Client, served: RunSummary
 ) -> None:
     start = datetime.now(UTC) - timedelta(hours=2)
     end = datetime.now(UTC) + timedelta(hours=1)

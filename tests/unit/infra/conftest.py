@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 import yaml
 
-from rtap.render.runner import Rendered, render, stack_config
+from rtap.render.program import Rendered, render, stack_config
 
 PROJECT = Path(__file__).resolve().parents[3]
 STACKS = ("dev", "staging", "prod")

@@ -9,7 +9,7 @@ import pytest
 
 from infra.components.k8s import ZONE_LABEL
 from rtap.render.placement import stateful_placement
-from rtap.render.runner import Rendered
+from rtap.render.program import Rendered
 from tests.unit.infra.conftest import STACKS, pod_specs, stack_values
 
 Render = Callable[[str], Rendered]

@@ -14,7 +14,7 @@ from core.handoff import read_settings_file, write_settings_file
 from core.settings import section_keys
 from core.stack_config import load_stack, merge, project_defaults
 from infra.settings import StackSettings
-from rtap.render.runner import RenderError, render
+from rtap.render.program import RenderError, render
 from tests.unit.infra.conftest import PROJECT, STACKS, with_changes
 from workloads.settings import WorkloadSettings
 

@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from rtap.render.mocks import SECRET_MARKER
-from rtap.render.runner import SECRET_SIG, Rendered, render
+from rtap.render.program import SECRET_SIG, Rendered, render
 from tests.unit.infra.conftest import PROJECT, STACKS, with_changes
 from workloads.kafka import STREAMING_GROUP_PREFIX, dead_letter_transactional_id
 

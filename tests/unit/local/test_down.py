@@ -10,21 +10,21 @@ import psutil
 
 from core.stack_config import find_project_dir, load_stack
 from infra.settings import StackSettings
-from rtap.local.session import stop_supervising_cli
-from rtap.local.stack import LocalStack
+from rtap.local.processes.local_processes import LocalProcesses
+from rtap.local.runs.run import stop_supervising_cli
 from rtap.local.status_file import StatusFile
 
 SLEEP = "import sys, time; time.sleep(60)"
 
 
-def _stack(tmp_path: Path) -> LocalStack:
+def _stack(tmp_path: Path) -> LocalProcesses:
     settings = load_stack(
         StackSettings, "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
     )
-    return LocalStack(settings, find_project_dir())
+    return LocalProcesses(settings, find_project_dir())
 
 
-def _supervised_by(stack: LocalStack, process: subprocess.Popen[bytes]) -> None:
+def _supervised_by(stack: LocalProcesses, process: subprocess.Popen[bytes]) -> None:
     """The status a supervising CLI publishes, as if `process` had written it."""
     StatusFile(stack.paths.supervisor_status).write("supervising", "", pid=process.pid)
 

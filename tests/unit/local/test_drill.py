@@ -7,8 +7,8 @@ import pytest
 from typer.testing import CliRunner
 
 from rtap.cli import app
-from rtap.local.drill import CrashDrill, Kill, drill_problems, kill_times
-from rtap.local.supervisor import RestartPolicy, Supervisor
+from rtap.local.processes.supervisor import RestartPolicy, Supervisor
+from rtap.local.runs.drill import CrashDrill, Kill, drill_problems, kill_times
 
 
 def test_kills_are_spread_evenly_and_clear_of_both_ends() -> None:

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from rtap.keys_cli import keys_app
+from rtap.cli.keys import app as keys_app
 from workloads.serving.auth import AuthenticationError, KeyStore
 
 

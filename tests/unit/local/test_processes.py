@@ -14,8 +14,10 @@ import orjson
 import psutil
 import pytest
 
-from rtap.local import processes
-from rtap.local.processes import ProcessRegistry, lower_threads_priority, port_in_use
+from rtap.local.prerequisites import port_in_use
+from rtap.local.priority import lower_threads_priority
+from rtap.local.processes import registry as registry_module
+from rtap.local.processes.registry import ProcessRegistry
 
 
 def _sleeper(registry: ProcessRegistry, tmp_path: Path, name: str = "sleeper") -> int:
@@ -64,14 +66,14 @@ def test_a_stop_keeps_the_record_of_a_process_started_meanwhile(
     registry = ProcessRegistry(tmp_path / "pids")
     old = _sleeper(registry, tmp_path)
     new: list[int] = []
-    signal_all = processes._signal_all
+    signal_all = registry_module._signal_all
 
     def signal_then_restart(members: list[psutil.Process], sig: signal.Signals) -> None:
         signal_all(members, sig)
         if not new:
             new.append(_sleeper(registry, tmp_path))
 
-    monkeypatch.setattr(processes, "_signal_all", signal_then_restart)
+    monkeypatch.setattr(registry_module, "_signal_all", signal_then_restart)
     assert registry.stop("sleeper", force=True)
     assert [r.pid for r in registry.records()] == new  # the new record stays
     assert [p.pid for p in registry.members("sleeper")] == new
@@ -103,7 +105,7 @@ def test_port_in_use() -> None:
 
 _REPORT_PRIORITY = """
 import os
-from rtap.local.processes import lower_own_priority
+from rtap.local.priority import lower_own_priority
 lower_own_priority(7)
 with open("/proc/self/autogroup") as autogroup:
     print(os.getpriority(os.PRIO_PROCESS, 0), autogroup.read().split()[-1])

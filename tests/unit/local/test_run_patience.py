@@ -10,10 +10,10 @@ import pytest
 
 from core.stack_config import find_project_dir, load_stack
 from infra.settings import StackSettings
-from rtap.local.control_client import ControlClient, ControlError, ControlUnavailableError
-from rtap.local.runner import PipelineRun
-from rtap.local.stack import PLATFORM, LocalStack
-from rtap.local.supervisor import CRASH_LOOP, RESTARTING
+from rtap.local.platform.control_client import ControlClient, ControlError, ControlUnavailableError
+from rtap.local.processes.local_processes import PLATFORM, LocalProcesses
+from rtap.local.processes.supervisor import CRASH_LOOP, RESTARTING
+from rtap.local.runs.pipeline_run import PipelineRun
 
 
 class PlatformState:
@@ -30,7 +30,7 @@ def _run(tmp_path: Path, supervisor: PlatformState | None) -> PipelineRun:
     settings = load_stack(
         StackSettings, "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
     )
-    stack = LocalStack(settings, find_project_dir())
+    stack = LocalProcesses(settings, find_project_dir())
     control = ControlClient(port=1, token="unused")  # never called: `_ask` gets the calls
     return PipelineRun(stack, control, settings.producer, supervisor)  # type: ignore[arg-type]
 

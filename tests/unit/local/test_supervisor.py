@@ -3,7 +3,7 @@ from __future__ import annotations
 import threading
 import time
 
-from rtap.local.supervisor import (
+from rtap.local.processes.supervisor import (
     CRASH_LOOP,
     RESTARTING,
     RUNNING,

@@ -25,7 +25,7 @@ def system_router() -> APIRouter:
     def readyz(context: Context) -> JSONResponse:
         """Readiness: ClickHouse answers a query and Redis a ping."""
         checks = {
-            "clickhouse": context.store.ping(),
+            "clickhouse": context.clickhouse.ping(),
             "redis": context.cache.ping() if context.cache is not None else False,
         }
         ready = all(checks.values())

@@ -1,0 +1,140 @@
+"""`rtap bench`: measure the platform; figures are reported, never asserted."""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+from loadtests.api import ApiBenchPlaces, ApiBenchRequest, run_api_benchmark
+from loadtests.api_target import ApiTargetSetup
+from loadtests.history import HISTORY_FILE
+from loadtests.ingest import IngestRequest
+from rtap.cli.common import FAILURES, JsonOut, Stack, command_group, console, fail, local_platform
+from rtap.local.prerequisites import redis_executable
+from rtap.local.runs.bench import run_ingest_benchmark
+
+Record = Annotated[
+    bool,
+    typer.Option(
+        help=f"Also append the figures to the benchmark history, {HISTORY_FILE}. Without "
+        "it, nothing in the source tree changes."
+    ),
+]
+
+app = command_group(
+    "bench",
+    help="Measure the platform. Each run prints its figures and writes them (JSON) with a "
+    "plot into its folder under the run directory; --record also appends them to "
+    f"{HISTORY_FILE}. Benchmarks report, they never pass or fail on a timing.",
+)
+
+
+@app.command("ingest")
+def bench_ingest(
+    *,
+    rate: Annotated[int, typer.Option(help="Events per second to offer.", min=1)],
+    duration: Annotated[float, typer.Option(help="Seconds to produce and measure.", min=5)],
+    warmup: Annotated[
+        float,
+        typer.Option(help="Seconds to produce at the same rate first, not measured (JIT warm-up)."),
+    ] = 30.0,
+    json_path: JsonOut = None,
+    stack: Stack = "local",
+    record: Record = False,
+    fresh: Annotated[
+        bool,
+        typer.Option(
+            help="Delete the local data first (topics, tables, checkpoints, as `rtap down "
+            "--purge`), so that runs start alike. Without it the run adds to what is "
+            "stored, and ClickHouse's background merges of earlier data compete for CPU.",
+        ),
+    ] = False,
+) -> None:
+    """Sustained end-to-end ingest: throughput and freshness p50/p95/p99.
+
+    Brings the platform up, offers `--rate` events/s for `--warmup` seconds (not measured),
+    then for `--duration` seconds, drains and verifies, and reports the throughput reached,
+    freshness percentiles, where the time went (CPU per process and per-stage timings) and
+    a plot of both over time. The figures (with the per-batch timeline) and the plot go
+    into the run's folder, `runs/RUN_ID` in the run directory.
+    """
+    try:
+        settings, processes = local_platform(stack)
+        if fresh:
+            processes.purge()
+        request = IngestRequest(
+            rate=rate,
+            duration_s=duration,
+            warmup_s=warmup,
+            freshness_target_s=settings.sla.freshness_p95_seconds,
+            json_path=json_path,
+            record=record,
+            project_dir=processes.project_dir,
+        )
+        code = run_ingest_benchmark(processes, request, console)
+    except FAILURES as error:
+        raise fail(error) from None
+    raise typer.Exit(code)
+
+
+@app.command("api")
+def bench_api(
+    *,
+    events: Annotated[
+        int,
+        typer.Option(help="Stored events to query (seeded once, reused while unchanged).", min=1),
+    ] = 10_000_000,
+    users: Annotated[
+        int, typer.Option(help="Distinct users in the seeded history.", min=1)
+    ] = 200_000,
+    cached_rate: Annotated[
+        int, typer.Option(help="Requests/s offered for cached dashboard queries.", min=1)
+    ] = 2_000,
+    uncached_rate: Annotated[
+        int, typer.Option(help="Requests/s offered for uncached dashboard queries.", min=1)
+    ] = 10,
+    duration: Annotated[float, typer.Option(help="Seconds per measurement.", min=5)] = 30.0,
+    warmup: Annotated[
+        float, typer.Option(help="Seconds of cached load first, not measured.", min=0)
+    ] = 10.0,
+    json_path: JsonOut = None,
+    stack: Stack = "local",
+    record: Record = False,
+) -> None:
+    """Requests/s and p50/p95/p99 latency of the dashboard's queries, cached and uncached.
+
+    Runs the API alone (no pipeline) over its own embedded ClickHouse, seeded with
+    `--events` synthetic events spread over 24 hours (generated inside ClickHouse, through
+    the same materialized views as the pipeline's), and a redis-server of its own. vegeta
+    offers a constant rate: first the dashboard's four requests, answered from the cache,
+    then the same queries over a different window each time, so that every one runs on
+    ClickHouse. Reports the cache speed-up and a latency plot, both also written into the
+    run's folder, `runs/TIMESTAMP-api` in the run directory. Installs vegeta with `go
+    install` when it is missing.
+    """
+    try:
+        settings, processes = local_platform(stack)
+        paths = processes.paths
+        request = ApiBenchRequest(
+            events=events,
+            users=users,
+            cached_rate=cached_rate,
+            uncached_rate=uncached_rate,
+            duration_s=duration,
+            warmup_s=warmup,
+            json_path=json_path,
+            record=record,
+        )
+        # The seeded store lives beside the runs, so that the next run reuses it.
+        target = ApiTargetSetup(paths.root / "bench-api", redis_executable(), settings)
+        places = ApiBenchPlaces(
+            run_dir=paths.runs / f"{time.strftime('%Y%m%dT%H%M%S')}-api",
+            tools_dir=paths.root.parent / "tools",
+            project_dir=processes.project_dir,
+        )
+        code = run_api_benchmark(request, target, places, console)
+    except FAILURES as error:
+        raise fail(error) from None
+    raise typer.Exit(code)
