@@ -1,11 +1,13 @@
 """The rtap platform on Kubernetes: wiring only. Settings come from infra/config.py and
-are complete and valid before the first resource is declared."""
+are complete and valid before the first resource is declared; each component gets the
+sections it reads, and nothing else."""
 
 from __future__ import annotations
 
 import pulumi
 import pulumi_aws as aws
 
+from infra.components import k8s as kube
 from infra.components.clickhouse import ClickHouse, ClickHouseArgs
 from infra.components.eks import EksArgs, EksCluster
 from infra.components.existing import ExistingCluster, ExistingClusterArgs
@@ -20,28 +22,52 @@ from infra.config import load_settings
 
 settings = load_settings()
 cluster_name = f"rtap-{pulumi.get_stack()}"
+zones = settings.cluster.zones
 
 cluster: EksCluster | ExistingCluster
 if settings.cluster.mode == "eks":
-    on_aws = pulumi.ResourceOptions(providers=[aws.Provider("aws", region=settings.network.region)])
-    network = Network("network", NetworkArgs(settings, cluster_name), on_aws)
-    cluster = EksCluster("cluster", EksArgs(settings, cluster_name, network), on_aws)
+    region = settings.network.region
+    on_aws = pulumi.ResourceOptions(providers=[aws.Provider("aws", region=region)])
+    network = Network("network", NetworkArgs(settings.network, zones, cluster_name), on_aws)
+    cluster = EksCluster(
+        "cluster", EksArgs(settings.cluster, region, cluster_name, network), on_aws
+    )
 else:
-    cluster = ExistingCluster("cluster", ExistingClusterArgs(settings))
+    cluster = ExistingCluster(
+        "cluster", ExistingClusterArgs(settings.cluster, settings.spark.checkpoint_uri)
+    )
 
+placement = kube.Placement.of(settings.cluster)
 namespace = PlatformNamespace(
-    "namespace", NamespaceArgs(settings), pulumi.ResourceOptions(providers=[cluster.provider])
+    "namespace",
+    NamespaceArgs(placement.namespace, kube.workload_settings_json(settings)),
+    pulumi.ResourceOptions(providers=[cluster.provider]),
 )
 in_namespace = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[namespace])
 
-kafka = Kafka("kafka", KafkaArgs(settings), in_namespace)
-access = KafkaAccess("kafka-access", KafkaAccessArgs(settings, kafka=kafka), in_namespace)
-clickhouse = ClickHouse("clickhouse", ClickHouseArgs(settings), in_namespace)
-redis = Redis("redis", RedisArgs(settings), in_namespace)
+kafka = Kafka("kafka", KafkaArgs(placement, settings.kafka, settings.kafka_cluster), in_namespace)
+access = KafkaAccess(
+    "kafka-access",
+    KafkaAccessArgs(placement.namespace, settings.kafka, settings.kafka_cluster, after=kafka),
+    in_namespace,
+)
+clickhouse = ClickHouse(
+    "clickhouse",
+    ClickHouseArgs(
+        placement,
+        settings.clickhouse,
+        settings.clickhouse_cluster,
+        migrations_image=settings.images.serving,
+    ),
+    in_namespace,
+)
+redis = Redis("redis", RedisArgs(placement, settings.redis), in_namespace)
 spark = Spark(
     "spark",
     SparkArgs(
-        settings,
+        placement,
+        settings.spark,
+        image=settings.images.streaming,
         checkpoint_uri=cluster.checkpoint_uri,
         redis_sentinels=redis.sentinels,
         role_arn=cluster.spark_role_arn,
@@ -51,13 +77,20 @@ spark = Spark(
 )
 serving = Serving(
     "serving",
-    ServingArgs(settings, redis_sentinels=redis.sentinels, depends_on=[clickhouse, redis]),
+    ServingArgs(
+        placement,
+        settings.serving_deployment,
+        image=settings.images.serving,
+        ingress_class=settings.cluster.ingress_class,
+        redis_sentinels=redis.sentinels,
+        depends_on=[clickhouse, redis],
+    ),
     in_namespace,
 )
 
 pulumi.export("environment", settings.environment)
 pulumi.export("namespace", settings.cluster.namespace)
-pulumi.export("zones", settings.cluster.zones)
+pulumi.export("zones", zones)
 pulumi.export("kafkaBootstrap", kafka.bootstrap)
 pulumi.export("apiHost", settings.serving_deployment.host)
 pulumi.export("apiKey", serving.api_key)

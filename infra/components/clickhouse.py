@@ -13,18 +13,30 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
+from infra.settings import ClickHouseClusterSettings
+from workloads.storage.settings import ClickHouseSettings
 
 KEEPER = "rtap-keeper"
 INSTALLATION = "rtap"
 CREDENTIALS = "clickhouse-credentials"
 USERS = ("migrator", "writer", "reader")
 OPERATOR_NAMESPACE = "clickhouse-operator"
+# The operator's chart; rtap:clickhouseCluster.operatorChartVersion pins its version.
+OPERATOR_CHART = "altinity-clickhouse-operator"
+OPERATOR_CHART_REPOSITORY = "https://docs.altinity.com/clickhouse-operator/"
 HTTP_PORT = 8123
 
 
 @dataclass(frozen=True)
-class ClickHouseArgs(kube.PlatformArgs):
-    pass
+class ClickHouseArgs:
+    """rtap:clickhouseCluster (operator, servers, Keeper), rtap:clickhouse (the database
+    the users' grants name), and the image the migrations Job runs (rtap:images.serving,
+    which ships the migrations)."""
+
+    placement: kube.Placement
+    clickhouse: ClickHouseSettings
+    cluster: ClickHouseClusterSettings
+    migrations_image: str
 
 
 def service_host(namespace: str) -> str:
@@ -41,24 +53,20 @@ class ClickHouse(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClickHouseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:clickhouse:ClickHouse", name, None, opts)
         self._args = args
-        s = args.settings.clickhouse_cluster
+        s, namespace = args.cluster, args.placement.namespace
         self.operator = kube.operator_release(
             "clickhouse-operator",
-            kube.Chart(
-                "altinity-clickhouse-operator",
-                "https://docs.altinity.com/clickhouse-operator/",
-                s.operator_chart_version,
-            ),
+            kube.Chart(OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, s.operator_chart_version),
             OPERATOR_NAMESPACE,
             {
                 "operator": {"resources": kube.size("100m", "256Mi", "500m", "256Mi")},
                 "metrics": {"resources": kube.size("50m", "128Mi", "250m", "128Mi")},
-                "configs": {"files": {"config.yaml": {"watch": {"namespaces": [args.namespace]}}}},
+                "configs": {"files": {"config.yaml": {"watch": {"namespaces": [namespace]}}}},
             },
             self,
         )
         self.credentials, _ = kube.generated_secret(
-            CREDENTIALS, args.namespace, "clickhouse", USERS, self
+            CREDENTIALS, namespace, "clickhouse", USERS, self
         )
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator])
         self.keeper = k8s.apiextensions.CustomResource(
@@ -66,7 +74,7 @@ class ClickHouse(pulumi.ComponentResource):
             api_version="clickhouse-keeper.altinity.com/v1",
             kind="ClickHouseKeeperInstallation",
             metadata=kube.metadata(
-                KEEPER, args.namespace, "clickhouse-keeper", kube.image_tag(s.keeper_image)
+                KEEPER, namespace, "clickhouse-keeper", kube.image_tag(s.keeper_image)
             ),
             spec=self._keeper_spec(),
             opts=after_operator,
@@ -76,7 +84,7 @@ class ClickHouse(pulumi.ComponentResource):
             api_version="clickhouse.altinity.com/v1",
             kind="ClickHouseInstallation",
             metadata=kube.metadata(
-                INSTALLATION, args.namespace, "clickhouse", kube.image_tag(s.server_image)
+                INSTALLATION, namespace, "clickhouse", kube.image_tag(s.server_image)
             ),
             spec=self._installation_spec(),
             opts=pulumi.ResourceOptions(
@@ -86,7 +94,7 @@ class ClickHouse(pulumi.ComponentResource):
         self.migrations = self._migrations_job()
         self.register_outputs(
             {
-                "host": service_host(args.namespace),
+                "host": service_host(namespace),
                 "shards": s.shards,
                 "replicas": s.replicas,
                 "keeperReplicas": s.keeper_replicas,
@@ -94,14 +102,14 @@ class ClickHouse(pulumi.ComponentResource):
         )
 
     def _keeper_spec(self) -> kube.Json:
-        s = self._args.settings
+        cluster, placement = self._args.cluster, self._args.placement
         keeper_pods = {"clickhouse-keeper.altinity.com/chk": KEEPER}
         return {
             "configuration": {
                 "clusters": [
                     {
                         "name": "keeper",
-                        "layout": {"replicasCount": s.clickhouse_cluster.keeper_replicas},
+                        "layout": {"replicasCount": cluster.keeper_replicas},
                         "pdbMaxUnavailable": 1,
                     }
                 ]
@@ -118,38 +126,30 @@ class ClickHouse(pulumi.ComponentResource):
                             "containers": [
                                 {
                                     "name": "clickhouse-keeper",
-                                    "image": s.clickhouse_cluster.keeper_image,
-                                    "resources": kube.container_resources(
-                                        s.clickhouse_cluster.keeper
-                                    ),
+                                    "image": cluster.keeper_image,
+                                    "resources": kube.container_resources(cluster.keeper),
                                 }
                             ],
                             "topologySpreadConstraints": kube.zone_spread(keeper_pods),
                             "tolerations": kube.role_tolerations("clickhouse"),
-                            "nodeSelector": kube.role_node_selector(s, "clickhouse"),
+                            "nodeSelector": kube.role_node_selector(placement, "clickhouse"),
                         },
                     }
                 ],
                 "volumeClaimTemplates": [
-                    _claim(
-                        "keeper-data",
-                        s.cluster.storage_class,
-                        s.clickhouse_cluster.keeper_storage_gib,
-                    )
+                    _claim("keeper-data", placement.storage_class, cluster.keeper_storage_gib)
                 ],
             },
         }
 
     def _installation_spec(self) -> kube.Json:
-        s = self._args.settings
-        ch = s.clickhouse_cluster
-        zones = s.cluster.zones[: ch.replicas]
+        ch, placement = self._args.cluster, self._args.placement
+        zones = placement.zones[: ch.replicas]
+        keeper_host = f"keeper-{KEEPER}.{placement.namespace}.svc"
         return {
             "configuration": {
-                "zookeeper": {
-                    "nodes": [{"host": f"keeper-{KEEPER}.{self._args.namespace}.svc", "port": 2181}]
-                },
-                "users": _users(s.clickhouse.database),
+                "zookeeper": {"nodes": [{"host": keeper_host, "port": 2181}]},
+                "users": _users(self._args.clickhouse.database),
                 "profiles": {"reader/readonly": 2, "writer/readonly": 0, "migrator/readonly": 0},
                 "clusters": [
                     {
@@ -169,12 +169,12 @@ class ClickHouse(pulumi.ComponentResource):
             "defaults": {"templates": {"dataVolumeClaimTemplate": "data"}},
             "templates": {
                 "podTemplates": [self._server_pod(zone) for zone in zones],
-                "volumeClaimTemplates": [_claim("data", s.cluster.storage_class, ch.storage_gib)],
+                "volumeClaimTemplates": [_claim("data", placement.storage_class, ch.storage_gib)],
             },
         }
 
     def _server_pod(self, zone: str) -> kube.Json:
-        s = self._args.settings
+        cluster = self._args.cluster
         return {
             "name": f"server-{kube.zone_slug(zone)}",
             "zone": {"key": kube.ZONE_LABEL, "values": [zone]},
@@ -183,20 +183,19 @@ class ClickHouse(pulumi.ComponentResource):
                 "containers": [
                     {
                         "name": "clickhouse",
-                        "image": s.clickhouse_cluster.server_image,
-                        "resources": kube.container_resources(s.clickhouse_cluster.server),
+                        "image": cluster.server_image,
+                        "resources": kube.container_resources(cluster.server),
                     }
                 ],
                 "tolerations": kube.role_tolerations("clickhouse"),
-                "nodeSelector": kube.role_node_selector(s, "clickhouse"),
+                "nodeSelector": kube.role_node_selector(self._args.placement, "clickhouse"),
             },
         }
 
     def _migrations_job(self) -> k8s.batch.v1.Job:
         """Runs `python -m workloads.storage` from the serving image, which ships the
         migrations; the settings' clickhouse.cluster switches on Replicated engines."""
-        s = self._args.settings
-        ns = self._args.namespace
+        ns = self._args.placement.namespace
         name = "clickhouse-migrations"
         settings_env, settings_volume, settings_mount = kube.settings_mount()
         return k8s.batch.v1.Job(
@@ -212,7 +211,7 @@ class ClickHouse(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "migrate",
-                                "image": s.images.serving,
+                                "image": self._args.migrations_image,
                                 "command": ["python", "-m", "workloads.storage"],
                                 "env": [
                                     settings_env,

@@ -17,7 +17,7 @@ from infra.components import iam
 from infra.components import k8s as kube
 from infra.components.network import Network
 from infra.components.spark import SERVICE_ACCOUNT as SPARK_SERVICE_ACCOUNT
-from infra.settings import StackSettings
+from infra.settings import ClusterSettings
 
 ADDONS = ("vpc-cni", "coredns", "kube-proxy", "aws-ebs-csi-driver")
 _NODE_POLICIES = (
@@ -29,7 +29,11 @@ _NODE_POLICIES = (
 
 @dataclass(frozen=True)
 class EksArgs:
-    settings: StackSettings
+    """rtap:cluster (version, zones, node groups, storage class, the platform's namespace),
+    the region of rtap:network, and the VPC the cluster runs in."""
+
+    cluster: ClusterSettings
+    region: str
     cluster_name: str
     network: Network
 
@@ -39,7 +43,7 @@ class EksCluster(pulumi.ComponentResource):
         super().__init__("rtap:cluster:EksCluster", name, None, opts)
         self._args = args
         child = pulumi.ResourceOptions(parent=self)
-        s = args.settings
+        storage_class = args.cluster.storage_class
         self.cluster = self._control_plane(child)
         self.oidc = aws.iam.OpenIdConnectProvider(
             "oidc",
@@ -52,9 +56,9 @@ class EksCluster(pulumi.ComponentResource):
         self.provider = k8s.Provider("eks", kubeconfig=self._kubeconfig(), opts=child)
         self.checkpoint_uri, self.spark_role_arn = self._checkpoints(child)
         k8s.storage.v1.StorageClass(
-            s.cluster.storage_class,
+            storage_class,
             metadata={
-                "name": s.cluster.storage_class,
+                "name": storage_class,
                 "labels": kube.labels("storage", "storage"),
                 "annotations": {"storageclass.kubernetes.io/is-default-class": "true"},
             },
@@ -76,7 +80,6 @@ class EksCluster(pulumi.ComponentResource):
     def _control_plane(self, child: pulumi.ResourceOptions) -> aws.eks.Cluster:
         """The control plane, reachable from the VPC and (authenticated) from outside."""
         args = self._args
-        s = args.settings
         control_role = aws.iam.Role(
             "control-plane", assume_role_policy=iam.service_trust("eks.amazonaws.com"), opts=child
         )
@@ -90,7 +93,7 @@ class EksCluster(pulumi.ComponentResource):
         return aws.eks.Cluster(
             "eks",
             name=args.cluster_name,
-            version=s.cluster.kubernetes_version,
+            version=args.cluster.kubernetes_version,
             role_arn=control_role.arn,
             vpc_config={
                 "subnet_ids": subnets,
@@ -106,7 +109,7 @@ class EksCluster(pulumi.ComponentResource):
         )
 
     def _node_groups(self, child: pulumi.ResourceOptions) -> list[aws.eks.NodeGroup]:
-        s = self._args.settings
+        cluster = self._args.cluster
         node_role = aws.iam.Role(
             "nodes", assume_role_policy=iam.service_trust("ec2.amazonaws.com"), opts=child
         )
@@ -115,15 +118,13 @@ class EksCluster(pulumi.ComponentResource):
                 f"nodes-{index}", role=node_role.name, policy_arn=policy, opts=child
             )
         groups = []
-        for role, group in s.cluster.node_groups.model_dump().items():
+        for role, group in cluster.node_groups.model_dump().items():
             taints = (
                 []
                 if role == "general"
                 else [{"key": kube.ROLE_LABEL, "value": role, "effect": "NO_SCHEDULE"}]
             )
-            for zone, subnet in zip(
-                s.cluster.zones, self._args.network.private_subnets, strict=True
-            ):
+            for zone, subnet in zip(cluster.zones, self._args.network.private_subnets, strict=True):
                 groups.append(
                     aws.eks.NodeGroup(
                         f"{role}-{zone}",
@@ -216,12 +217,12 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
         policy = bucket.arn.apply(iam.bucket_read_write)
-        namespace = self._args.settings.cluster.namespace
+        namespace = self._args.cluster.namespace
         role = self.irsa_role("spark", namespace, SPARK_SERVICE_ACCOUNT, inline_policy=policy)
         return pulumi.Output.concat("s3a://", bucket.bucket), role.arn
 
     def _kubeconfig(self) -> pulumi.Output[str]:
-        region = self._args.settings.network.region
+        region = self._args.region
         return pulumi.Output.all(
             self.cluster.name, self.cluster.endpoint, self.cluster.certificate_authority.data
         ).apply(lambda v: iam.eks_kubeconfig(v[0], v[1], v[2], region))

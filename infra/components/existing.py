@@ -8,12 +8,15 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.settings import StackSettings
+from infra.settings import ClusterSettings
 
 
 @dataclass(frozen=True)
 class ExistingClusterArgs:
-    settings: StackSettings
+    """rtap:cluster (kubeconfig and context) and where checkpoints go (rtap:spark)."""
+
+    cluster: ClusterSettings
+    checkpoint_uri: str
 
 
 class ExistingCluster(pulumi.ComponentResource):
@@ -21,7 +24,7 @@ class ExistingCluster(pulumi.ComponentResource):
         self, name: str, args: ExistingClusterArgs, opts: pulumi.ResourceOptions | None = None
     ):
         super().__init__("rtap:cluster:ExistingCluster", name, None, opts)
-        c = args.settings.cluster
+        c = args.cluster
         self.provider = k8s.Provider(
             "existing",
             kubeconfig=os.path.expanduser(c.kubeconfig),
@@ -29,8 +32,6 @@ class ExistingCluster(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         # Checkpoints go where the stack says; S3 credentials are the cluster's business.
-        self.checkpoint_uri: pulumi.Output[str] = pulumi.Output.from_input(
-            args.settings.spark.checkpoint_uri
-        )
+        self.checkpoint_uri: pulumi.Output[str] = pulumi.Output.from_input(args.checkpoint_uri)
         self.spark_role_arn: pulumi.Output[str] | None = None
         self.register_outputs({"context": c.context, "checkpointUri": self.checkpoint_uri})

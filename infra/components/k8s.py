@@ -11,7 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from core.handoff import SETTINGS_FILE_VARIABLE
-from infra.settings import Resources, StackSettings
+from infra.settings import ClusterSettings, Resources, StackSettings
 from workloads.settings import WorkloadSettings
 
 ZONE_LABEL = "topology.kubernetes.io/zone"
@@ -27,18 +27,24 @@ SETTINGS_KEY = "settings.json"
 
 
 @dataclass(frozen=True)
-class PlatformArgs:
-    """What every workload component needs; the cluster comes as the parent's provider."""
+class Placement:
+    """Where a component's pods and volumes go, from rtap:cluster: the platform's
+    namespace, the zones to spread over, the storage class, and whether the nodes carry
+    role labels (eks mode builds a node group per role; an existing cluster may not)."""
 
-    settings: StackSettings
+    namespace: str
+    zones: list[str]
+    storage_class: str
+    role_nodes: bool
 
-    @property
-    def namespace(self) -> str:
-        return self.settings.cluster.namespace
-
-    @property
-    def zones(self) -> list[str]:
-        return self.settings.cluster.zones
+    @classmethod
+    def of(cls, cluster: ClusterSettings) -> Placement:
+        return cls(
+            namespace=cluster.namespace,
+            zones=list(cluster.zones),
+            storage_class=cluster.storage_class,
+            role_nodes=cluster.mode == "eks",
+        )
 
 
 def labels(name: str, component: str, version: str | None = None) -> dict[str, str]:
@@ -105,9 +111,9 @@ def role_tolerations(role: str) -> list[Json]:
     return [{"key": ROLE_LABEL, "operator": "Equal", "value": role, "effect": "NoSchedule"}]
 
 
-def role_node_selector(settings: StackSettings, role: str) -> dict[str, str]:
+def role_node_selector(placement: Placement, role: str) -> dict[str, str]:
     """Pin to the role's node group on EKS; an existing cluster may not label its nodes."""
-    return {ROLE_LABEL: role} if settings.cluster.mode == "eks" else {}
+    return {ROLE_LABEL: role} if placement.role_nodes else {}
 
 
 def zone_slug(zone: str) -> str:

@@ -15,13 +15,17 @@ import pulumi_kubernetes as k8s
 from infra.components import k8s as kube
 from infra.components.placement import per_zone
 from infra.manifests import text
-from infra.settings import Resources
+from infra.settings import KafkaClusterSettings, Resources
+from workloads.kafka import KafkaSettings
 
 CLUSTER = "rtap"
 BOOTSTRAP_TLS = f"{CLUSTER}-kafka-bootstrap:9093"
 # Strimzi publishes the cluster CA here; clients trust it for the TLS listener.
 CLUSTER_CA_SECRET = f"{CLUSTER}-cluster-ca-cert"
 OPERATOR_NAMESPACE = "strimzi"
+# The operator's chart; rtap:kafkaCluster.operatorChartVersion pins its version.
+OPERATOR_CHART = "strimzi-kafka-operator"
+OPERATOR_CHART_REPOSITORY = "https://strimzi.io/charts/"
 _STRIMZI = "kafka.strimzi.io/v1"
 _HOUR_MS = 3_600_000
 # Lets a consumer that names its zone (client.rack) fetch from a replica there.
@@ -36,8 +40,12 @@ def strimzi_metadata(name: str, namespace: str, component: str) -> kube.Json:
 
 
 @dataclass(frozen=True)
-class KafkaArgs(kube.PlatformArgs):
-    pass
+class KafkaArgs:
+    """rtap:kafka (topics, durability) and rtap:kafkaCluster (versions, pools, sizes)."""
+
+    placement: kube.Placement
+    kafka: KafkaSettings
+    cluster: KafkaClusterSettings
 
 
 class Kafka(pulumi.ComponentResource):
@@ -46,17 +54,15 @@ class Kafka(pulumi.ComponentResource):
     def __init__(self, name: str, args: KafkaArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:kafka:Kafka", name, None, opts)
         self._args = args
-        s = args.settings
+        namespace = args.placement.namespace
         self.operator = kube.operator_release(
             "strimzi-operator",
             kube.Chart(
-                "strimzi-kafka-operator",
-                "https://strimzi.io/charts/",
-                s.kafka_cluster.operator_chart_version,
+                OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, args.cluster.operator_chart_version
             ),
             OPERATOR_NAMESPACE,
             {
-                "watchNamespaces": [args.namespace],
+                "watchNamespaces": [namespace],
                 "resources": kube.size("200m", "384Mi", "1", "384Mi"),
             },
             self,
@@ -64,7 +70,7 @@ class Kafka(pulumi.ComponentResource):
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator])
         metrics = k8s.core.v1.ConfigMap(
             "kafka-metrics",
-            metadata=kube.metadata("kafka-metrics", args.namespace, "kafka"),
+            metadata=kube.metadata("kafka-metrics", namespace, "kafka"),
             data={"kafka-metrics-config.yml": text("kafka-metrics.yaml")},
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -74,7 +80,7 @@ class Kafka(pulumi.ComponentResource):
             api_version=_STRIMZI,
             kind="Kafka",
             metadata={
-                **kube.metadata(CLUSTER, args.namespace, "kafka", s.kafka_cluster.kafka_version),
+                **kube.metadata(CLUSTER, namespace, "kafka", args.cluster.kafka_version),
                 "annotations": {"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"},
             },
             spec=self._kafka_spec(),
@@ -87,17 +93,17 @@ class Kafka(pulumi.ComponentResource):
         self.register_outputs(
             {
                 "bootstrap": self.bootstrap,
-                "brokers": s.kafka_cluster.brokers,
-                "topics": [s.kafka.events_topic, s.kafka.dead_letter_topic],
+                "brokers": args.cluster.brokers,
+                "topics": [args.kafka.events_topic, args.kafka.dead_letter_topic],
             }
         )
 
     def _kafka_spec(self) -> kube.Json:
-        s = self._args.settings
-        rf, min_isr = s.kafka.replication_factor, s.kafka.min_insync_replicas
+        kafka, cluster = self._args.kafka, self._args.cluster
+        rf, min_isr = kafka.replication_factor, kafka.min_insync_replicas
         spec: kube.Json = {
             "kafka": {
-                "version": s.kafka_cluster.kafka_version,
+                "version": cluster.kafka_version,
                 "listeners": [
                     {
                         "name": "tls",
@@ -135,18 +141,18 @@ class Kafka(pulumi.ComponentResource):
             },
             "kafkaExporter": {"topicRegex": ".*", "groupRegex": ".*", "resources": _small()},
         }
-        if s.kafka_cluster.cruise_control:
+        if cluster.cruise_control:
             spec["cruiseControl"] = {"resources": kube.size("500m", "1Gi", "1", "1Gi")}
         return spec
 
     def _node_pools(self, opts: pulumi.ResourceOptions) -> list[k8s.apiextensions.CustomResource]:
-        s = self._args.settings.kafka_cluster
+        s = self._args.cluster
         pools = []
         for role, count, storage_gib, size in (
             ("controller", s.controllers, s.controller_storage_gib, s.controller),
             ("broker", s.brokers, s.broker_storage_gib, s.broker),
         ):
-            for zone, replicas in per_zone(count, self._args.zones).items():
+            for zone, replicas in per_zone(count, self._args.placement.zones).items():
                 pools.append(
                     self._pool(
                         role=role,
@@ -170,15 +176,15 @@ class Kafka(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> k8s.apiextensions.CustomResource:
         name = f"{role}-{kube.zone_slug(zone)}"
-        settings = self._args.settings
+        placement = self._args.placement
         affinity = kube.zone_affinity(zone)
         affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][
             "nodeSelectorTerms"
         ][0]["matchExpressions"].extend(
             {"key": key, "operator": "In", "values": [value]}
-            for key, value in kube.role_node_selector(settings, "kafka").items()
+            for key, value in kube.role_node_selector(placement, "kafka").items()
         )
-        meta = strimzi_metadata(name, self._args.namespace, f"kafka-{role}")
+        meta = strimzi_metadata(name, placement.namespace, f"kafka-{role}")
         return k8s.apiextensions.CustomResource(
             f"kafka-pool-{name}",
             api_version=_STRIMZI,
@@ -195,7 +201,7 @@ class Kafka(pulumi.ComponentResource):
                             "id": 0,
                             "type": "persistent-claim",
                             "size": f"{storage_gib}Gi",
-                            "class": settings.cluster.storage_class,
+                            "class": placement.storage_class,
                             "deleteClaim": False,
                             "kraftMetadata": "shared",
                         }
@@ -209,7 +215,7 @@ class Kafka(pulumi.ComponentResource):
         )
 
     def _topics(self, opts: pulumi.ResourceOptions) -> list[k8s.apiextensions.CustomResource]:
-        kafka = self._args.settings.kafka
+        kafka = self._args.kafka
         common = {"min.insync.replicas": kafka.min_insync_replicas}
         layout = (
             (
@@ -232,7 +238,7 @@ class Kafka(pulumi.ComponentResource):
         topics = []
         for topic, partitions, config in layout:
             name = topic.replace(".", "-").replace("_", "-").lower()
-            meta = strimzi_metadata(name, self._args.namespace, "kafka-topic")
+            meta = strimzi_metadata(name, self._args.placement.namespace, "kafka-topic")
             topics.append(
                 k8s.apiextensions.CustomResource(
                     f"topic-{name}",

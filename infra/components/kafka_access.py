@@ -15,9 +15,11 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
 from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET, strimzi_metadata
+from infra.settings import KafkaClusterSettings
 from workloads.kafka import (
     READER_GROUP_PREFIX,
     STREAMING_GROUP_PREFIX,
+    KafkaSettings,
     dead_letter_transactional_id,
 )
 
@@ -28,8 +30,14 @@ REGISTRY = "schema-registry"
 
 
 @dataclass(frozen=True)
-class KafkaAccessArgs(kube.PlatformArgs):
-    kafka: pulumi.Resource
+class KafkaAccessArgs:
+    """rtap:kafka (the topics the ACLs name), rtap:kafkaCluster (Connect and the registry),
+    and the Kafka component they wait for."""
+
+    namespace: str
+    kafka: KafkaSettings
+    cluster: KafkaClusterSettings
+    after: pulumi.Resource
 
 
 def _acl(kind: str, name: str, operations: list[str], pattern: str = "literal") -> kube.Json:
@@ -45,7 +53,7 @@ class KafkaAccess(pulumi.ComponentResource):
     ):
         super().__init__("rtap:kafka:KafkaAccess", name, None, opts)
         self._args = args
-        after_kafka = pulumi.ResourceOptions(parent=self, depends_on=[args.kafka])
+        after_kafka = pulumi.ResourceOptions(parent=self, depends_on=[args.after])
         self.users = {
             user: self._user(user, acls, after_kafka) for user, acls in self._acls().items()
         }
@@ -63,7 +71,7 @@ class KafkaAccess(pulumi.ComponentResource):
         )
 
     def _acls(self) -> dict[str, list[kube.Json]]:
-        k = self._args.settings.kafka
+        k = self._args.kafka
         dead_letters_id = dead_letter_transactional_id(k.events_topic)
         return {
             "producer": [
@@ -117,12 +125,10 @@ class KafkaAccess(pulumi.ComponentResource):
         )
 
     def _connect(self, opts: pulumi.ResourceOptions) -> k8s.apiextensions.CustomResource:
-        s = self._args.settings
-        rf = s.kafka.replication_factor
+        cluster = self._args.cluster
+        rf = self._args.kafka.replication_factor
         name = "rtap-connect"
-        meta = kube.metadata(
-            name, self._args.namespace, "kafka-connect", s.kafka_cluster.kafka_version
-        )
+        meta = kube.metadata(name, self._args.namespace, "kafka-connect", cluster.kafka_version)
         meta["annotations"] = {"strimzi.io/use-connector-resources": "true"}
         return k8s.apiextensions.CustomResource(
             "kafka-connect",
@@ -130,8 +136,8 @@ class KafkaAccess(pulumi.ComponentResource):
             kind="KafkaConnect",
             metadata=meta,
             spec={
-                "version": s.kafka_cluster.kafka_version,
-                "replicas": s.kafka_cluster.connect_replicas,
+                "version": cluster.kafka_version,
+                "replicas": cluster.connect_replicas,
                 "bootstrapServers": BOOTSTRAP_TLS,
                 "groupId": CONNECT_GROUP,
                 "configStorageTopic": f"{CONNECT_GROUP}-configs",
@@ -151,7 +157,7 @@ class KafkaAccess(pulumi.ComponentResource):
                     "passwordSecret": {"secretName": "connect", "password": "password"},
                 },
                 "rack": {"topologyKey": kube.ZONE_LABEL},
-                "resources": kube.container_resources(s.kafka_cluster.connect),
+                "resources": kube.container_resources(cluster.connect),
                 "template": {
                     "pod": {
                         "topologySpreadConstraints": kube.zone_spread(
@@ -165,16 +171,16 @@ class KafkaAccess(pulumi.ComponentResource):
         )
 
     def _schema_registry(self, opts: pulumi.ResourceOptions) -> k8s.apps.v1.Deployment:
-        s = self._args.settings
+        cluster = self._args.cluster
         ns = self._args.namespace
-        version = kube.image_tag(s.kafka_cluster.schema_registry_image)
+        version = kube.image_tag(cluster.schema_registry_image)
         env = _registry_env()
         probe = {"httpGet": {"path": "/health/ready", "port": 8080}, "periodSeconds": 10}
         deployment = k8s.apps.v1.Deployment(
             REGISTRY,
             metadata=kube.metadata(REGISTRY, ns, "schema-registry", version),
             spec={
-                "replicas": s.kafka_cluster.schema_registry_replicas,
+                "replicas": cluster.schema_registry_replicas,
                 "selector": {"matchLabels": kube.selector(REGISTRY)},
                 "template": {
                     "metadata": {"labels": kube.labels(REGISTRY, "schema-registry", version)},
@@ -182,12 +188,10 @@ class KafkaAccess(pulumi.ComponentResource):
                         "containers": [
                             {
                                 "name": "registry",
-                                "image": s.kafka_cluster.schema_registry_image,
+                                "image": cluster.schema_registry_image,
                                 "ports": [{"name": "http", "containerPort": 8080}],
                                 "env": env,
-                                "resources": kube.container_resources(
-                                    s.kafka_cluster.schema_registry
-                                ),
+                                "resources": kube.container_resources(cluster.schema_registry),
                                 "readinessProbe": probe,
                                 "livenessProbe": {
                                     **probe,

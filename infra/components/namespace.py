@@ -12,8 +12,12 @@ from infra.components import k8s as kube
 
 
 @dataclass(frozen=True)
-class NamespaceArgs(kube.PlatformArgs):
-    pass
+class NamespaceArgs:
+    """rtap:cluster.namespace, and the workload sections every container reads, as the
+    settings file hands them over (kube.workload_settings_json)."""
+
+    namespace: str
+    workload_settings_json: str
 
 
 class PlatformNamespace(pulumi.ComponentResource):
@@ -35,7 +39,7 @@ class PlatformNamespace(pulumi.ComponentResource):
         self.settings = k8s.core.v1.ConfigMap(
             kube.SETTINGS_CONFIG_MAP,
             metadata=kube.metadata(kube.SETTINGS_CONFIG_MAP, args.namespace, "settings"),
-            data={kube.SETTINGS_KEY: kube.workload_settings_json(args.settings)},
+            data={kube.SETTINGS_KEY: args.workload_settings_json},
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.namespace]),
         )
         self.register_outputs({"name": args.namespace})

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 import pulumi
 import pulumi_aws as aws
 
-from infra.settings import StackSettings
+from infra.settings import NetworkSettings
 
 # Subnets are /20s: 4,091 addresses per zone and tier, room for VPC CNI's pod IPs.
 SUBNET_PREFIX = 20
@@ -16,7 +16,10 @@ SUBNET_PREFIX = 20
 
 @dataclass(frozen=True)
 class NetworkArgs:
-    settings: StackSettings
+    """rtap:network (region, VPC block, NAT gateways) and the zones of rtap:cluster."""
+
+    network: NetworkSettings
+    zones: list[str]
     cluster_name: str
 
 
@@ -29,7 +32,7 @@ def subnet_blocks(vpc_cidr: str, zones: int) -> tuple[list[str], list[str]]:
 class Network(pulumi.ComponentResource):
     def __init__(self, name: str, args: NetworkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:network:Network", name, None, opts)
-        s = args.settings
+        s = args.network
         child = pulumi.ResourceOptions(parent=self)
         tags = {
             "rtap:stack": pulumi.get_stack(),
@@ -37,7 +40,7 @@ class Network(pulumi.ComponentResource):
         }
         self.vpc = aws.ec2.Vpc(
             "vpc",
-            cidr_block=s.network.vpc_cidr,
+            cidr_block=s.vpc_cidr,
             enable_dns_hostnames=True,
             enable_dns_support=True,
             tags={**tags, "Name": f"rtap-{pulumi.get_stack()}"},
@@ -52,20 +55,20 @@ class Network(pulumi.ComponentResource):
             opts=child,
         )
         self._tags, self._child = tags, child
-        public_blocks, private_blocks = subnet_blocks(s.network.vpc_cidr, len(s.cluster.zones))
+        public_blocks, private_blocks = subnet_blocks(s.vpc_cidr, len(args.zones))
         self.public_subnets: list[aws.ec2.Subnet] = []
         self.private_subnets: list[aws.ec2.Subnet] = []
         self._nat_gateways: list[aws.ec2.NatGateway] = []
         private_route_tables = []
-        for index, zone in enumerate(s.cluster.zones):
+        for index, zone in enumerate(args.zones):
             public = self._public_subnet(zone, public_blocks[index])
-            if s.network.nat_gateways == "perZone" or not self._nat_gateways:
+            if s.nat_gateways == "perZone" or not self._nat_gateways:
                 self._nat_gateway(zone, public)
             # Each zone egresses through its own NAT when there is one per zone.
             private_route_tables.append(
                 self._private_subnet(zone, private_blocks[index], self._nat_gateways[-1])
             )
-        self._endpoints(s.network.region, private_route_tables, tags, child)
+        self._endpoints(s.region, private_route_tables, tags, child)
         self.register_outputs(
             {
                 "vpcId": self.vpc.id,

@@ -8,16 +8,22 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
+from infra.settings import RedisSettings
 
 RELEASE = "redis"
 AUTH_SECRET = "redis-auth"
 MASTER_SET = "rtap"
 SENTINEL_PORT = 26379
+# Bitnami's chart; rtap:redis.chartVersion pins its version.
+CHART = "oci://registry-1.docker.io/bitnamicharts/redis"
 
 
 @dataclass(frozen=True)
-class RedisArgs(kube.PlatformArgs):
-    pass
+class RedisArgs:
+    """rtap:redis: chart version, replicas, persistence and sizes."""
+
+    placement: kube.Placement
+    redis: RedisSettings
 
 
 def pod_labels() -> dict[str, str]:
@@ -28,16 +34,14 @@ def pod_labels() -> dict[str, str]:
 class Redis(pulumi.ComponentResource):
     def __init__(self, name: str, args: RedisArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:redis:Redis", name, None, opts)
-        s = args.settings.redis
-        self.auth, _ = kube.generated_secret(
-            AUTH_SECRET, args.namespace, "redis", ["password"], self
-        )
+        s, namespace = args.redis, args.placement.namespace
+        self.auth, _ = kube.generated_secret(AUTH_SECRET, namespace, "redis", ["password"], self)
         self.release = k8s.helm.v3.Release(
             RELEASE,
             name=RELEASE,
-            chart="oci://registry-1.docker.io/bitnamicharts/redis",
+            chart=CHART,
             version=s.chart_version,
-            namespace=args.namespace,
+            namespace=namespace,
             values={
                 "architecture": "replication",
                 "commonLabels": {"app.kubernetes.io/part-of": kube.PART_OF},
@@ -59,7 +63,7 @@ class Redis(pulumi.ComponentResource):
                     "persistence": {
                         "enabled": s.persistence,
                         "size": f"{s.storage_gib}Gi",
-                        "storageClass": args.settings.cluster.storage_class,
+                        "storageClass": args.placement.storage_class,
                     },
                     "topologySpreadConstraints": kube.zone_spread(pod_labels()),
                     "pdb": {"create": True, "maxUnavailable": 1},
@@ -71,5 +75,5 @@ class Redis(pulumi.ComponentResource):
             },
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth]),
         )
-        self.sentinels = f"{RELEASE}.{args.namespace}.svc:{SENTINEL_PORT}"
+        self.sentinels = f"{RELEASE}.{namespace}.svc:{SENTINEL_PORT}"
         self.register_outputs({"sentinels": self.sentinels, "masterSet": MASTER_SET})

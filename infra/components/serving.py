@@ -8,8 +8,6 @@ exported as a secret stack output.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 
 import pulumi
@@ -19,7 +17,8 @@ import pulumi_random as random
 from infra.components import k8s as kube
 from infra.components.clickhouse import CREDENTIALS, dsn
 from infra.components.redis import AUTH_SECRET, MASTER_SET
-from workloads.serving.auth import KEY_PREFIX, Scope
+from infra.settings import ServingDeploymentSettings
+from workloads.serving.auth import Scope, key_file, key_record, key_token
 
 NAME = "rtap-api"
 PORT = 8080
@@ -29,76 +28,73 @@ OPERATOR_KEY_ID = "0000pulumi00"
 
 
 @dataclass(frozen=True)
-class ServingArgs(kube.PlatformArgs):
+class ServingArgs:
+    """rtap:servingDeployment (replicas, autoscaling, host, size), the API's image
+    (rtap:images.serving), the Ingress class (rtap:cluster.ingressClass), and the services
+    the API reads."""
+
+    placement: kube.Placement
+    deployment: ServingDeploymentSettings
+    image: str
+    ingress_class: str
     redis_sentinels: str
     depends_on: list[pulumi.Resource]
 
 
-def key_file(secret: str) -> str:
+def operator_key_file(secret: str) -> str:
     """The API's key file holding one record: the operator key, stored hashed."""
-    record = {
-        "key_id": OPERATOR_KEY_ID,
-        "name": "operator (pulumi)",
-        "secret_sha256": hashlib.sha256(secret.encode()).hexdigest(),
-        "scopes": [scope.value for scope in Scope],
-        "created_at": 0.0,
-        "revoked_at": None,
-    }
-    return json.dumps({"keys": [record]})
+    operator = key_record(OPERATOR_KEY_ID, "operator (pulumi)", secret, list(Scope), 0.0)
+    return key_file([operator])
 
 
 class Serving(pulumi.ComponentResource):
     def __init__(self, name: str, args: ServingArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:serving:Serving", name, None, opts)
         self._args = args
-        ns = args.namespace
+        ns = args.placement.namespace
         key_secret = random.RandomPassword(
             "api-operator-key", length=43, special=False, opts=pulumi.ResourceOptions(parent=self)
         )
         secret: pulumi.Output[str] = pulumi.Output.secret(key_secret.result)
-        self.api_key: pulumi.Output[str] = pulumi.Output.concat(
-            KEY_PREFIX, OPERATOR_KEY_ID, "_", secret
-        )
+        self.api_key: pulumi.Output[str] = secret.apply(lambda s: key_token(OPERATOR_KEY_ID, s))
         keys = k8s.core.v1.Secret(
             KEYS_SECRET,
             metadata=kube.metadata(KEYS_SECRET, ns, "api"),
-            string_data={"keys.json": secret.apply(key_file)},
+            string_data={"keys.json": secret.apply(operator_key_file)},
             opts=pulumi.ResourceOptions(parent=self),
         )
         jwt, _ = kube.generated_secret("api-jwt", ns, "api", ["secret"], self)
         self.deployment = k8s.apps.v1.Deployment(
             NAME,
-            metadata=kube.metadata(NAME, ns, "api", kube.image_tag(args.settings.images.serving)),
+            metadata=kube.metadata(NAME, ns, "api", kube.image_tag(args.image)),
             spec=self._deployment_spec(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[keys, jwt, *args.depends_on]),
         )
         self._service_and_ingress()
         self._autoscaling()
         kube.disruption_budget(NAME, ns, "api", self)
-        self.register_outputs(
-            {"host": args.settings.serving_deployment.host, "apiKey": self.api_key}
-        )
+        self.register_outputs({"host": args.deployment.host, "apiKey": self.api_key})
 
     def _container(self) -> kube.Json:
-        s = self._args.settings
+        args = self._args
         settings_env, _, settings_mount = kube.settings_mount()
         probe = {"httpGet": {"path": "/readyz", "port": "http"}, "periodSeconds": 5}
         return {
             "name": "api",
-            "image": s.images.serving,
+            "image": args.image,
             "command": ["python", "-m", "workloads.serving"],
             "ports": [{"name": "http", "containerPort": PORT}],
             "env": [
                 settings_env,
                 {"name": "RTAP_KEYS_FILE", "value": f"{KEYS_DIR}/keys.json"},
-                {"name": "CLICKHOUSE_DSN", "value": dsn("reader", self._args.namespace)},
+                {"name": "CLICKHOUSE_DSN", "value": dsn("reader", args.placement.namespace)},
                 kube.secret_env("CLICKHOUSE_PASSWORD", CREDENTIALS, "reader"),
-                {"name": "REDIS_SENTINELS", "value": self._args.redis_sentinels},
+                {"name": "REDIS_SENTINELS", "value": args.redis_sentinels},
                 {"name": "REDIS_MASTER_SET", "value": MASTER_SET},
                 kube.secret_env("REDIS_PASSWORD", AUTH_SECRET, "password"),
                 kube.secret_env("RTAP_JWT_SECRET", "api-jwt", "secret"),
             ],
-            "resources": kube.container_resources(s.serving_deployment.api),
+            "resources": kube.container_resources(args.deployment.api),
             "readinessProbe": probe,
             "livenessProbe": {**probe, "httpGet": {"path": "/healthz", "port": "http"}},
             "securityContext": {
@@ -115,7 +111,7 @@ class Serving(pulumi.ComponentResource):
         }
 
     def _deployment_spec(self) -> kube.Json:
-        s = self._args.settings
+        args = self._args
         return {
             # No replicas: the HPA owns the count (a value here would reset it on every up).
             "selector": {"matchLabels": kube.selector(NAME)},
@@ -124,7 +120,7 @@ class Serving(pulumi.ComponentResource):
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "template": {
-                "metadata": {"labels": kube.labels(NAME, "api", kube.image_tag(s.images.serving))},
+                "metadata": {"labels": kube.labels(NAME, "api", kube.image_tag(args.image))},
                 "spec": {
                     "containers": [self._container()],
                     "volumes": [
@@ -136,15 +132,14 @@ class Serving(pulumi.ComponentResource):
                         {"name": "tmp", "emptyDir": {}},
                     ],
                     "topologySpreadConstraints": kube.zone_spread(kube.selector(NAME)),
-                    "nodeSelector": kube.role_node_selector(s, "general"),
+                    "nodeSelector": kube.role_node_selector(args.placement, "general"),
                     "terminationGracePeriodSeconds": 30,
                 },
             },
         }
 
     def _service_and_ingress(self) -> None:
-        ns = self._args.namespace
-        s = self._args.settings
+        ns = self._args.placement.namespace
         k8s.core.v1.Service(
             NAME,
             metadata=kube.metadata(NAME, ns, "api"),
@@ -158,10 +153,10 @@ class Serving(pulumi.ComponentResource):
             NAME,
             metadata=kube.metadata(NAME, ns, "api"),
             spec={
-                "ingressClassName": s.cluster.ingress_class,
+                "ingressClassName": self._args.ingress_class,
                 "rules": [
                     {
-                        "host": s.serving_deployment.host,
+                        "host": self._args.deployment.host,
                         "http": {
                             "paths": [
                                 {
@@ -180,10 +175,10 @@ class Serving(pulumi.ComponentResource):
         )
 
     def _autoscaling(self) -> None:
-        s = self._args.settings.serving_deployment
+        s = self._args.deployment
         k8s.autoscaling.v2.HorizontalPodAutoscaler(
             NAME,
-            metadata=kube.metadata(NAME, self._args.namespace, "api"),
+            metadata=kube.metadata(NAME, self._args.placement.namespace, "api"),
             spec={
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
                 "minReplicas": s.min_replicas,

@@ -16,8 +16,12 @@ from infra.components import k8s as kube
 from infra.components.clickhouse import CREDENTIALS, dsn
 from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET
 from infra.components.redis import AUTH_SECRET, MASTER_SET
+from infra.settings import SparkSettings
 
 OPERATOR_NAMESPACE = "spark-operator"
+# The operator's chart; rtap:spark.operatorChartVersion pins its version.
+OPERATOR_CHART = "spark-operator"
+OPERATOR_CHART_REPOSITORY = "https://kubeflow.github.io/spark-operator"
 SERVICE_ACCOUNT = "spark"
 APPLICATION = "rtap-streaming"
 METRICS_PORT = 8090
@@ -28,7 +32,13 @@ WEB_IDENTITY_CREDENTIALS = (
 
 
 @dataclass(frozen=True)
-class SparkArgs(kube.PlatformArgs):
+class SparkArgs:
+    """rtap:spark (operator, driver, executors, restarts), the job's image
+    (rtap:images.streaming), where checkpoints go, and the services the job uses."""
+
+    placement: kube.Placement
+    spark: SparkSettings
+    image: str
     checkpoint_uri: pulumi.Input[str]
     redis_sentinels: str
     # eks mode: the IRSA role the job's service account assumes (None elsewhere).
@@ -40,19 +50,15 @@ class Spark(pulumi.ComponentResource):
     def __init__(self, name: str, args: SparkArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:spark:Spark", name, None, opts)
         self._args = args
-        s = args.settings.spark
+        s, namespace = args.spark, args.placement.namespace
         annotations = {"eks.amazonaws.com/role-arn": args.role_arn} if args.role_arn else {}
         self.operator = kube.operator_release(
             "spark-operator",
-            kube.Chart(
-                "spark-operator",
-                "https://kubeflow.github.io/spark-operator",
-                s.operator_chart_version,
-            ),
+            kube.Chart(OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, s.operator_chart_version),
             OPERATOR_NAMESPACE,
             {
                 "spark": {
-                    "jobNamespaces": [args.namespace],
+                    "jobNamespaces": [namespace],
                     "serviceAccount": {
                         "create": True,
                         "name": SERVICE_ACCOUNT,
@@ -72,7 +78,7 @@ class Spark(pulumi.ComponentResource):
             "streaming-application",
             api_version="sparkoperator.k8s.io/v1beta2",
             kind="SparkApplication",
-            metadata=kube.metadata(APPLICATION, args.namespace, "streaming", s.spark_version),
+            metadata=kube.metadata(APPLICATION, namespace, "streaming", s.spark_version),
             spec=self._spec(),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.operator, *args.depends_on]),
         )
@@ -82,21 +88,20 @@ class Spark(pulumi.ComponentResource):
     def _pod_common(self) -> kube.Json:
         """What the driver and the executors share: identity, placement, settings and
         credentials (from Secrets)."""
-        settings = self._args.settings
-        s = settings.spark
+        s = self._args.spark
         pod_labels = kube.labels(APPLICATION, "streaming", s.spark_version)
         return {
             "labels": pod_labels,
             "serviceAccount": SERVICE_ACCOUNT,
             "tolerations": kube.role_tolerations("spark"),
-            "nodeSelector": kube.role_node_selector(settings, "spark"),
+            "nodeSelector": kube.role_node_selector(self._args.placement, "spark"),
             "configMaps": [{"name": kube.SETTINGS_CONFIG_MAP, "path": kube.SETTINGS_DIR}],
             "envVars": {
                 SETTINGS_FILE_VARIABLE: f"{kube.SETTINGS_DIR}/{kube.SETTINGS_KEY}",
                 "KAFKA_BOOTSTRAP": BOOTSTRAP_TLS,
                 "KAFKA_USERNAME": "streaming",
                 "KAFKA_CA_FILE": "/etc/kafka-ca/ca.crt",
-                "CLICKHOUSE_DSN": dsn("writer", self._args.namespace),
+                "CLICKHOUSE_DSN": dsn("writer", self._args.placement.namespace),
                 "REDIS_SENTINELS": self._args.redis_sentinels,
                 "REDIS_MASTER_SET": MASTER_SET,
                 "RTAP_CHECKPOINT_URI": self._args.checkpoint_uri,
@@ -113,14 +118,13 @@ class Spark(pulumi.ComponentResource):
         }
 
     def _spec(self) -> kube.Json:
-        settings = self._args.settings
-        s = settings.spark
+        s = self._args.spark
         common = self._pod_common()
         return {
             "type": "Python",
             "pythonVersion": "3",
             "mode": "cluster",
-            "image": settings.images.streaming,
+            "image": self._args.image,
             "imagePullPolicy": "IfNotPresent",
             "mainApplicationFile": "local:///opt/rtap/workloads/streaming/__main__.py",
             "sparkVersion": s.spark_version,

@@ -11,10 +11,12 @@ from __future__ import annotations
 import enum
 import hashlib
 import hmac
+import json
 import os
 import secrets
 import threading
 import time
+from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 from pathlib import Path
 
@@ -52,6 +54,24 @@ class KeyRecord:
     revoked_at: float | None = None
 
 
+def key_token(key_id: str, secret: str) -> str:
+    """The API key its holder presents: `rtap_<id>_<secret>`."""
+    return f"{KEY_PREFIX}{key_id}_{secret}"
+
+
+def key_record(
+    key_id: str, name: str, secret: str, scopes: Iterable[Scope], created_at: float
+) -> KeyRecord:
+    """The record of a key; the secret is kept only as its SHA-256."""
+    return KeyRecord(key_id, name, _sha256(secret), [s.value for s in scopes], created_at)
+
+
+def key_file(records: Iterable[KeyRecord]) -> str:
+    """The key file holding `records`, as KeyStore reads it (a mounted Secret in a
+    cluster, a 0600 file locally)."""
+    return json.dumps({"keys": [asdict(record) for record in records]})
+
+
 class KeyStore:
     """API key records in a JSON file; safe to share between the CLI and a running API."""
 
@@ -69,12 +89,12 @@ class KeyStore:
     def create(self, name: str, scopes: list[Scope]) -> tuple[KeyRecord, str]:
         """A new key; the token is returned once and stored only as a hash."""
         key_id, secret = secrets.token_hex(6), secrets.token_urlsafe(32)
-        record = KeyRecord(key_id, name, _sha256(secret), [s.value for s in scopes], time.time())
+        record = key_record(key_id, name, secret, scopes, time.time())
         with self._lock:
             records = self._read()
             records[key_id] = record
             self._write(records)
-        return record, f"{KEY_PREFIX}{key_id}_{secret}"
+        return record, key_token(key_id, secret)
 
     def revoke(self, key_id: str) -> KeyRecord:
         with self._lock:
@@ -120,12 +140,8 @@ class KeyStore:
         self._path.parent.mkdir(parents=True, exist_ok=True)
         temporary = self._path.with_suffix(".tmp")
         descriptor = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-        with os.fdopen(descriptor, "wb") as handle:
-            handle.write(
-                orjson.dumps(
-                    {"keys": [asdict(r) for r in records.values()]}, option=orjson.OPT_INDENT_2
-                )
-            )
+        with os.fdopen(descriptor, "w") as handle:
+            handle.write(key_file(records.values()))
         os.replace(temporary, self._path)
         self._checked_at = 0.0
 
