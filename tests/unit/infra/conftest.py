@@ -14,6 +14,8 @@ from rtap.render.program import Rendered, render, stack_config
 
 PROJECT = Path(__file__).resolve().parents[3]
 STACKS = ("dev", "staging", "prod")
+# The `rendered` fixture: the program rendered for a stack, once per stack per session.
+Render = Callable[[str], Rendered]
 
 
 @pytest.fixture(scope="session")
@@ -39,6 +41,15 @@ def with_changes(stack: str, **sections: dict[str, Any] | str) -> dict[str, str]
         else:
             config[key] = change
     return config
+
+
+def of_kind(rendered: Rendered, kind: str) -> list[dict[str, Any]]:
+    return [m for m in rendered.manifests if m["kind"] == kind]
+
+
+def aws_declared(rendered: Rendered) -> list[tuple[str, str]]:
+    """(type, name) of every AWS resource the program declared."""
+    return [(t, n) for t, n in rendered.other if t.startswith("aws:")]
 
 
 def stack_values(stack: str) -> dict[str, Any]:

@@ -3,14 +3,12 @@ key before a single resource is declared."""
 
 from __future__ import annotations
 
-import json
-from pathlib import Path
+import re
 from typing import Any
 
 import pytest
 import yaml
 
-from core.handoff import read_settings_file, write_settings_file
 from core.settings import section_keys
 from core.stack_config import load_stack, merge, project_defaults
 from infra.settings import StackSettings
@@ -75,13 +73,6 @@ def test_existing_cluster_needs_a_checkpoint_location() -> None:
     assert "rtap:spark.checkpointUri" in str(error)
 
 
-def test_merge_keeps_defaults_beside_the_stacks_keys() -> None:
-    defaults = {"a": 1, "nested": {"x": 1, "y": 2}, "list": [1, 2]}
-    merged = merge(defaults, {"nested": {"y": 3}, "list": [9]})
-    assert merged == {"a": 1, "nested": {"x": 1, "y": 3}, "list": [9]}
-    assert merge(defaults, None) == defaults
-
-
 def test_every_section_is_declared_once_in_pulumi_yaml_with_a_description() -> None:
     declared = yaml.safe_load((PROJECT / "Pulumi.yaml").read_text())["config"]
     fields = set(section_keys(StackSettings))
@@ -107,17 +98,30 @@ def test_deployment_sections_have_complete_defaults_in_pulumi_yaml() -> None:
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_the_settings_file_hands_over_the_workload_sections(tmp_path: Path, stack: str) -> None:
-    settings = load_stack(StackSettings, stack, PROJECT, environ={})
-    path = write_settings_file(settings.workload_part(), tmp_path / "settings.json")
-    assert list(json.loads(path.read_text())) == section_keys(WorkloadSettings)
-    handed_over = read_settings_file(WorkloadSettings, path)
-    assert handed_over.kafka == settings.kafka and handed_over.sla == settings.sla
-
-
-@pytest.mark.parametrize("stack", STACKS)
 def test_the_local_platform_reads_deployed_stacks_too(stack: str) -> None:
     # Load tests and drills read a deployed stack's sla and topics through the one loader.
     settings = load_stack(StackSettings, stack, PROJECT, environ={})
     assert settings.environment == stack
     assert settings.sla.freshness_p95_seconds > 0
+
+
+def _secret_like_keys(value: Any, path: str = "") -> list[str]:
+    """Keys named like credentials whose value is not a Pulumi `secure:` ciphertext."""
+    found = []
+    if isinstance(value, dict):
+        for key, item in value.items():
+            here = f"{path}.{key}" if path else str(key)
+            if re.search(r"password|secret|token|apikey|credential", str(key), re.I) and not (
+                isinstance(item, dict) and set(item) == {"secure"}
+            ):
+                found.append(here)
+            found += _secret_like_keys(item, here)
+    return found
+
+
+@pytest.mark.parametrize("stack", [*STACKS, "local"])
+def test_stack_files_hold_no_plaintext_secret(stack: str) -> None:
+    document = yaml.safe_load((PROJECT / "stacks" / f"Pulumi.{stack}.yaml").read_text())
+    assert _secret_like_keys(document) == []
+    assert _secret_like_keys({"db": {"password": "x"}}) == ["db.password"]
+    assert _secret_like_keys({"db": {"password": {"secure": "v1:abc"}}}) == []

@@ -1,18 +1,18 @@
-"""What each component declares, checked on the program rendered under Pulumi's mocks."""
+"""What every component declares alike (infra/components/k8s.py): sizes, labels, zone
+spread, disruption budgets and secrets, checked on the program rendered under mocks."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import pytest
 
-from infra.components.k8s import ZONE_LABEL
+from rtap.render.mocks import SECRET_MARKER
 from rtap.render.placement import stateful_placement
-from rtap.render.program import Rendered
-from tests.unit.infra.conftest import STACKS, pod_specs, stack_values
+from rtap.render.program import SECRET_SIG, Rendered
+from tests.unit.infra.conftest import STACKS, Render, of_kind, pod_specs
 
-Render = Callable[[str], Rendered]
 RECOMMENDED_LABELS = (
     "app.kubernetes.io/name",
     "app.kubernetes.io/instance",
@@ -20,10 +20,6 @@ RECOMMENDED_LABELS = (
     "app.kubernetes.io/part-of",
     "app.kubernetes.io/managed-by",
 )
-
-
-def _of_kind(rendered: Rendered, kind: str) -> list[dict[str, Any]]:
-    return [m for m in rendered.manifests if m["kind"] == kind]
 
 
 def test_prod_spreads_every_stateful_workload_over_three_zones(rendered: Render) -> None:
@@ -35,53 +31,6 @@ def test_prod_spreads_every_stateful_workload_over_three_zones(rendered: Render)
     assert placement["keeper rtap-keeper"] == dict.fromkeys(zones, 1)
     assert placement["redis"] == dict.fromkeys(zones, 1)
     assert set(placement["clickhouse rtap (2 shards)"]) == set(zones)
-
-
-def test_clickhouse_replicas_of_a_shard_sit_in_distinct_zones(rendered: Render) -> None:
-    (chi,) = _of_kind(rendered("prod"), "ClickHouseInstallation")
-    templates = {t["name"]: t for t in chi["spec"]["templates"]["podTemplates"]}
-    (cluster,) = chi["spec"]["configuration"]["clusters"]
-    replica_zones = [
-        templates[r["templates"]["podTemplate"]]["zone"]["values"]
-        for r in cluster["layout"]["replicas"]
-    ]
-    assert len(replica_zones) == cluster["layout"]["replicasCount"] == 3
-    assert all(len(z) == 1 for z in replica_zones)
-    assert len({z[0] for z in replica_zones}) == 3
-    assert all(t["zone"]["key"] == ZONE_LABEL for t in templates.values())
-
-
-def test_keeper_is_a_quorum_of_three_one_per_zone(rendered: Render) -> None:
-    (keeper,) = _of_kind(rendered("prod"), "ClickHouseKeeperInstallation")
-    assert keeper["spec"]["configuration"]["clusters"][0]["layout"]["replicasCount"] == 3
-    spread = keeper["spec"]["templates"]["podTemplates"][0]["spec"]["topologySpreadConstraints"]
-    hard = [c for c in spread if c["whenUnsatisfiable"] == "DoNotSchedule"]
-    assert hard and hard[0]["topologyKey"] == ZONE_LABEL and hard[0]["maxSkew"] == 1
-    (chi,) = _of_kind(rendered("prod"), "ClickHouseInstallation")
-    assert "keeper-rtap-keeper" in chi["spec"]["configuration"]["zookeeper"]["nodes"][0]["host"]
-
-
-def test_brokers_are_rack_aware_on_the_zone_label(rendered: Render) -> None:
-    (kafka,) = _of_kind(rendered("prod"), "Kafka")
-    assert kafka["spec"]["kafka"]["rack"] == {"topologyKey": ZONE_LABEL}
-    assert "cruiseControl" in kafka["spec"] and "kafkaExporter" in kafka["spec"]
-    assert kafka["spec"]["kafka"]["metricsConfig"]["type"] == "jmxPrometheusExporter"
-
-
-@pytest.mark.parametrize("stack", STACKS)
-def test_replication_and_min_isr_follow_the_stack(rendered: Render, stack: str) -> None:
-    wanted = stack_values(stack)["kafka"]
-    result = rendered(stack)
-    (kafka,) = _of_kind(result, "Kafka")
-    config = kafka["spec"]["kafka"]["config"]
-    assert config["default.replication.factor"] == wanted["replicationFactor"]
-    assert config["min.insync.replicas"] == wanted["minInsyncReplicas"]
-    assert config["offsets.topic.replication.factor"] == wanted["replicationFactor"]
-    topics = {t["spec"]["topicName"]: t["spec"] for t in _of_kind(result, "KafkaTopic")}
-    assert topics["events"]["partitions"] == wanted["partitions"]
-    for spec in topics.values():
-        assert spec["replicas"] == wanted["replicationFactor"]
-        assert spec["config"]["min.insync.replicas"] == wanted["minInsyncReplicas"]
 
 
 def _containers(rendered: Rendered) -> Iterator[tuple[str, dict[str, Any]]]:
@@ -104,7 +53,7 @@ def _sized(resources: dict[str, Any]) -> bool:
 def _operator_run_unsized(result: Rendered) -> list[str]:
     """Pods the operators run, sized in the custom resources themselves."""
     unsized = []
-    for kafka in _of_kind(result, "Kafka"):
+    for kafka in of_kind(result, "Kafka"):
         spec = kafka["spec"]
         blocks = {
             "topicOperator": spec["entityOperator"]["topicOperator"],
@@ -116,10 +65,10 @@ def _operator_run_unsized(result: Rendered) -> list[str]:
     for kind in ("KafkaNodePool", "KafkaConnect"):
         unsized += [
             f"{kind} {o['metadata']['name']}"
-            for o in _of_kind(result, kind)
+            for o in of_kind(result, kind)
             if not _sized(o["spec"]["resources"])
         ]
-    for app in _of_kind(result, "SparkApplication"):
+    for app in of_kind(result, "SparkApplication"):
         for role in ("driver", "executor"):
             spec = app["spec"][role]
             if not (spec.get("cores") and spec.get("coreLimit") and spec.get("memory")):
@@ -180,3 +129,68 @@ def test_every_object_and_pod_carries_the_recommended_labels(rendered: Render, s
                 if k not in pod_labels
             ]
     assert not missing, missing
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_every_stateful_workload_has_a_disruption_budget(rendered: Render, stack: str) -> None:
+    result = rendered(stack)
+    (kafka,) = of_kind(result, "Kafka")
+    assert kafka["spec"]["kafka"]["template"]["podDisruptionBudget"]["maxUnavailable"] == 1
+    (connect,) = of_kind(result, "KafkaConnect")
+    assert connect["spec"]["template"]["podDisruptionBudget"]["maxUnavailable"] == 1
+    for kind in ("ClickHouseInstallation", "ClickHouseKeeperInstallation"):
+        for obj in of_kind(result, kind):
+            for cluster in obj["spec"]["configuration"]["clusters"]:
+                assert cluster["pdbMaxUnavailable"] == 1, kind
+    (redis,) = [r for r in result.helm_releases if r["name"] == "redis"]
+    assert redis["values"]["replica"]["pdb"] == {"create": True, "maxUnavailable": 1}
+    budgets = [p["spec"]["selector"]["matchLabels"] for p in of_kind(result, "PodDisruptionBudget")]
+    for deployment in of_kind(result, "Deployment"):
+        selector = deployment["spec"]["selector"]["matchLabels"]
+        assert selector in budgets, deployment["metadata"]["name"]
+
+
+def _leaks(value: Any, path: str = "") -> list[str]:
+    """Paths where a generated password appears outside a Pulumi secret."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) is not None:
+            return []
+        return [leak for k, v in value.items() for leak in _leaks(v, f"{path}.{k}")]
+    if isinstance(value, list):
+        return [leak for i, v in enumerate(value) for leak in _leaks(v, f"{path}[{i}]")]
+    if isinstance(value, str) and SECRET_MARKER in value:
+        return [path]
+    return []
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_no_generated_secret_appears_in_plaintext(rendered: Render, stack: str) -> None:
+    result = rendered(stack)
+    secrets_seen = 0
+    leaks = []
+    for token, name, inputs in result.raw:
+        if token == "random:index/randomPassword:RandomPassword":
+            continue
+        leaks += [f"{token} {name}{path}" for path in _leaks(inputs)]
+        secrets_seen += str(inputs).count(SECRET_SIG)
+    assert not leaks, leaks
+    # The passwords do reach the cluster, but only as secrets: Kafka SCRAM users get theirs
+    # from Strimzi, ClickHouse, Redis, the JWT key and the API key file from these.
+    assert secrets_seen >= 4
+    secret_objects = {m["metadata"]["name"] for m in of_kind(result, "Secret")}
+    assert secret_objects == {"clickhouse-credentials", "redis-auth", "api-keys", "api-jwt"}
+    for secret in of_kind(result, "Secret"):
+        assert set(secret["stringData"].values()) == {"<secret>"}, secret["metadata"]["name"]
+
+
+def test_workloads_read_credentials_from_secrets(rendered: Render) -> None:
+    (api,) = [
+        d for d in of_kind(rendered("prod"), "Deployment") if d["metadata"]["name"] == "rtap-api"
+    ]
+    env = {e["name"]: e for e in api["spec"]["template"]["spec"]["containers"][0]["env"]}
+    for variable in ("CLICKHOUSE_PASSWORD", "REDIS_PASSWORD", "RTAP_JWT_SECRET"):
+        assert "secretKeyRef" in env[variable]["valueFrom"], variable
+    (chi,) = of_kind(rendered("prod"), "ClickHouseInstallation")
+    users = chi["spec"]["configuration"]["users"]
+    assert users["reader/k8s_secret_password"] == "clickhouse-credentials/reader"
+    assert not any(k.endswith("/password") for k in users)

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 
 from core.settings import SettingsError
-from core.stack_config import find_project_dir, load_stack
+from core.stack_config import find_project_dir, load_stack, merge
 from infra.settings import StackSettings
 from workloads.events import EventType
 
@@ -80,3 +80,24 @@ def test_invalid_yaml_and_missing_stacks_are_explained(tmp_path: Path) -> None:
         load_stack(StackSettings, "t", project, environ={})
     with pytest.raises(SettingsError, match="is 'nope' a stack name"):
         load_stack(StackSettings, "nope", project, environ={})
+
+
+def test_merge_keeps_defaults_beside_the_stacks_keys() -> None:
+    defaults = {"a": 1, "nested": {"x": 1, "y": 2}, "list": [1, 2]}
+    merged = merge(defaults, {"nested": {"y": 3}, "list": [9]})
+    assert merged == {"a": 1, "nested": {"x": 1, "y": 3}, "list": [9]}
+    assert merge(defaults, None) == defaults
+
+
+def test_a_two_word_section_is_overridden_too() -> None:
+    env = {"RTAP_KAFKA_CLUSTER__BROKERS": "9", "RTAP_SERVING_DEPLOYMENT__MIN_REPLICAS": "3"}
+    settings = load_stack(StackSettings, "prod", PROJECT, environ=env)
+    assert settings.kafka_cluster.brokers == 9
+    assert settings.serving_deployment.min_replicas == 3
+
+
+def test_a_deployment_section_the_stack_leaves_out_comes_from_pulumi_yaml() -> None:
+    # The local stack sets no cluster section: the whole of it is Pulumi.yaml's default.
+    settings = load_stack(StackSettings, "local", PROJECT, environ={})
+    assert settings.cluster.mode == "eks"
+    assert settings.kafka_cluster.operator_chart_version

@@ -1,0 +1,30 @@
+"""ClickHouse and Keeper (infra/components/clickhouse.py): replicas and quorum by zone."""
+
+from __future__ import annotations
+
+from infra.components.k8s import ZONE_LABEL
+from tests.unit.infra.conftest import Render, of_kind
+
+
+def test_clickhouse_replicas_of_a_shard_sit_in_distinct_zones(rendered: Render) -> None:
+    (chi,) = of_kind(rendered("prod"), "ClickHouseInstallation")
+    templates = {t["name"]: t for t in chi["spec"]["templates"]["podTemplates"]}
+    (cluster,) = chi["spec"]["configuration"]["clusters"]
+    replica_zones = [
+        templates[r["templates"]["podTemplate"]]["zone"]["values"]
+        for r in cluster["layout"]["replicas"]
+    ]
+    assert len(replica_zones) == cluster["layout"]["replicasCount"] == 3
+    assert all(len(z) == 1 for z in replica_zones)
+    assert len({z[0] for z in replica_zones}) == 3
+    assert all(t["zone"]["key"] == ZONE_LABEL for t in templates.values())
+
+
+def test_keeper_is_a_quorum_of_three_one_per_zone(rendered: Render) -> None:
+    (keeper,) = of_kind(rendered("prod"), "ClickHouseKeeperInstallation")
+    assert keeper["spec"]["configuration"]["clusters"][0]["layout"]["replicasCount"] == 3
+    spread = keeper["spec"]["templates"]["podTemplates"][0]["spec"]["topologySpreadConstraints"]
+    hard = [c for c in spread if c["whenUnsatisfiable"] == "DoNotSchedule"]
+    assert hard and hard[0]["topologyKey"] == ZONE_LABEL and hard[0]["maxSkew"] == 1
+    (chi,) = of_kind(rendered("prod"), "ClickHouseInstallation")
+    assert "keeper-rtap-keeper" in chi["spec"]["configuration"]["zookeeper"]["nodes"][0]["host"]
