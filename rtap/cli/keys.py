@@ -33,7 +33,7 @@ def _store(stack: str) -> KeyStore:
     except SettingsError as error:
         console.print(f"[bold red]error:[/] {error}", markup=False)
         raise typer.Exit(2) from None
-    return KeyStore(RunPaths.for_stack(settings, project_dir).api_keys)
+    return KeyStore(RunPaths.of(settings, project_dir).api_keys)
 
 
 @app.command("create")

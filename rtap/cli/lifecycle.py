@@ -105,7 +105,7 @@ def down(
         with console.status("asking the running rtap CLI to stop"):
             cli = stop_supervising_cli(processes)
         if cli is not None:
-            console.print(f"stopped the rtap CLI that supervised the stack (pid {cli})")
+            console.print(f"stopped the rtap CLI that supervised the local platform (pid {cli})")
         stopped = processes.stop()
         console.print(f"stopped: {', '.join(stopped)}" if stopped else "nothing was running")
         if purge:

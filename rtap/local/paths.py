@@ -16,7 +16,7 @@ class RunPaths:
     project_dir: Path
 
     @classmethod
-    def for_stack(cls, settings: WorkloadSettings, project_dir: Path) -> RunPaths:
+    def of(cls, settings: WorkloadSettings, project_dir: Path) -> RunPaths:
         root = Path(settings.local.run_dir)
         if not root.is_absolute():
             root = project_dir / root

@@ -1,6 +1,6 @@
 """One local platform for the integration tests, on real engines and free ports.
 
-The stack (Kafka broker in KRaft mode, redis-server, the platform process with chDB and
+The processes (Kafka broker in KRaft mode, redis-server, the platform process with chDB and
 the Spark streaming job) runs in a temporary run directory, so tests never touch a
 developer's own `rtap up`.
 """
@@ -38,7 +38,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 
 @pytest.fixture(scope="session")
-def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcesses]:
+def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcesses]:
     kafka, controller, redis, platform = _free_ports(4)
     overrides = {
         "RTAP_LOCAL__RUN_DIR": str(tmp_path_factory.mktemp("rtap") / "run"),
@@ -61,5 +61,5 @@ def stack(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcesses]:
 
 
 @pytest.fixture(scope="session")
-def control(stack: LocalProcesses) -> ControlClient:
-    return stack.control()
+def control(processes: LocalProcesses) -> ControlClient:
+    return processes.control()

@@ -45,24 +45,26 @@ def _progress(control: ControlClient) -> Callable[[str], int]:
 
 
 def test_no_loss_and_no_duplicates_across_crashes(
-    stack: LocalProcesses, control: ControlClient
+    processes: LocalProcesses, control: ControlClient
 ) -> None:
-    producer = stack.settings.producer.model_copy(
+    producer = processes.settings.producer.model_copy(
         update={"rate_per_second": RATE, "malformed_share": 0.01, "seed": 777}
     )
     # Crash 1 is armed before the supervisor watches, so it never sees a planned restart.
     # The platform then kills itself right after a batch's raw rows reached ClickHouse,
     # before its dead letters and Spark's commit: the replay must add nothing.
-    stack.start_platform(lambda _: None, extra_env={CRASH_VARIABLE: "ingest.after_insert:2"})
-    supervisor = Supervisor(stack, reversed(COMPONENTS), RestartPolicy(), interval_s=0.5)
+    processes.start_platform(lambda _: None, extra_env={CRASH_VARIABLE: "ingest.after_insert:2"})
+    supervisor = Supervisor(processes, reversed(COMPONENTS), RestartPolicy(), interval_s=0.5)
     # Crashes 2-4: kill -9 the platform, the sessions process and the broker in turn,
     # each once the one before is back, as `rtap drill` does.
-    drill = CrashDrill(stack, supervisor, KILLS, duration_s=DURATION_S, progress=_progress(control))
+    drill = CrashDrill(
+        processes, supervisor, KILLS, duration_s=DURATION_S, progress=_progress(control)
+    )
     request = RunRequest(DURATION_S, producer, alongside=drill)
     supervisor.start()
     try:
         run = run_pipeline(
-            stack, RunningPlatform(control, supervisor), Console(), request, threading.Event()
+            processes, RunningPlatform(control, supervisor), Console(), request, threading.Event()
         )
     finally:
         drill.stop()

@@ -20,9 +20,9 @@ EVENTS = 200_000
 
 
 def test_two_hundred_thousand_events_with_one_percent_malformed(
-    stack: LocalProcesses, control: ControlClient
+    processes: LocalProcesses, control: ControlClient
 ) -> None:
-    producer = stack.settings.producer.model_copy(
+    producer = processes.settings.producer.model_copy(
         update={
             "rate_per_second": 25_000,
             "malformed_share": 0.01,
@@ -30,7 +30,7 @@ def test_two_hundred_thousand_events_with_one_percent_malformed(
             "seed": 20_261_126,
         }
     )
-    run = PipelineRun(stack, control, producer)
+    run = PipelineRun(processes, control, producer)
     run.prepare()
     stats = run.produce(None, threading.Event(), limit=EVENTS)
     assert stats.failed == 0 and stats.undelivered_at_close == 0
@@ -53,7 +53,7 @@ def test_two_hundred_thousand_events_with_one_percent_malformed(
     assert control.stats()["queries"]["ingest"]["restarts"] == 0
     assert summary.session_duplicates == 0
     _assert_sessions_arrive(control)
-    _assert_keyed_by_user(stack, sample=EVENTS // 2)
+    _assert_keyed_by_user(processes, sample=EVENTS // 2)
 
 
 def _assert_sessions_arrive(control: ControlClient, timeout_s: float = 180) -> None:
@@ -69,16 +69,16 @@ def _assert_sessions_arrive(control: ControlClient, timeout_s: float = 180) -> N
     raise AssertionError(f"no closed sessions stored within {timeout_s:.0f} s")
 
 
-def _assert_keyed_by_user(stack: LocalProcesses, sample: int) -> None:
+def _assert_keyed_by_user(processes: LocalProcesses, sample: int) -> None:
     """Every user's records are in one partition (the producer sends in batches, and
     the partitioner must still run per record, on its key)."""
     consumer = Consumer(
         client_config(
-            stack.bootstrap,
+            processes.bootstrap,
             **{"group.id": "keyed-check", "auto.offset.reset": "earliest"},
         )
     )
-    consumer.subscribe([stack.settings.kafka.events_topic])
+    consumer.subscribe([processes.settings.kafka.events_topic])
     partitions_of: defaultdict[bytes, set[int]] = defaultdict(set)
     read = 0
     try:

@@ -237,7 +237,7 @@ def main() -> None:
     configure_logging()
     project_dir = find_project_dir()
     settings = read_settings_file(WorkloadSettings, Path(os.environ[SETTINGS_FILE_VARIABLE]))
-    paths = RunPaths.for_stack(settings, project_dir)
+    paths = RunPaths.of(settings, project_dir)
     secrets = LocalSecrets.load_or_create(paths.secrets_file)
     platform = Platform(settings, paths, secrets)
     serving = platform.open_storage()

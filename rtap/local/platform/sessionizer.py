@@ -74,7 +74,7 @@ def start_sessions_job(
 def main() -> None:
     configure_logging()
     settings = read_settings_file(WorkloadSettings, Path(os.environ[SETTINGS_FILE_VARIABLE]))
-    paths = RunPaths.for_stack(settings, Path(os.environ["RTAP_PROJECT_DIR"]))
+    paths = RunPaths.of(settings, Path(os.environ["RTAP_PROJECT_DIR"]))
     # First, so that the JVM and every thread it starts inherit the priority.
     lower_own_priority(settings.local.sessions_niceness)
     status = StatusFile(paths.sessionizer_status)

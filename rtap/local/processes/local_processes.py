@@ -55,7 +55,7 @@ class LocalProcesses:
     def __init__(self, settings: WorkloadSettings, project_dir: Path) -> None:
         self.settings = settings
         self.project_dir = project_dir
-        self.paths = RunPaths.for_stack(settings, project_dir)
+        self.paths = RunPaths.of(settings, project_dir)
         self.registry = ProcessRegistry(self.paths.pids)
         # The leader process of each component started from here, by name.
         self._leaders: dict[str, subprocess.Popen[bytes]] = {}
@@ -117,7 +117,7 @@ class LocalProcesses:
         redis.wait_ready(float(self.settings.local.startup_timeout_seconds), process)
 
     def alive(self, name: str) -> bool:
-        """Whether the component's own process, as this stack started it, still runs."""
+        """Whether the component's own process, as started from here, still runs."""
         leader = self._leaders.get(name)
         return leader is not None and leader.poll() is None
 

@@ -1,4 +1,4 @@
-"""Restarting the local stack's processes when they die, as Kubernetes restarts a pod.
+"""Restarting the local platform's processes when they die, as Kubernetes restarts a pod.
 
 While `rtap up` or `rtap bench` runs, a component that exits (a crash, an out-of-memory
 kill, `kill -9` in a drill) is started again after a back-off that doubles with each
@@ -42,7 +42,7 @@ class RestartPolicy:
 
 
 class Supervised(Protocol):
-    """What the supervisor needs of a stack: whether a component lives, and a restart."""
+    """What the supervisor needs of the processes it watches: whether one lives, and a restart."""
 
     def alive(self, name: str) -> bool: ...
 
@@ -69,12 +69,12 @@ def describe(states: dict[str, ComponentState]) -> dict[str, dict[str, object]]:
 
 
 class Supervisor:
-    """Watches the named components of `stack`, each from a thread of its own, so that
+    """Watches the named components of `processes`, each from a thread of its own, so that
     one component's slow restart never delays noticing another's death."""
 
     def __init__(
         self,
-        stack: Supervised,
+        processes: Supervised,
         names: Iterable[str],
         policy: RestartPolicy | None = None,
         *,
@@ -84,7 +84,7 @@ class Supervisor:
     ) -> None:
         """`publish` gets the components' states every `interval_s`, for other processes
         (`rtap status`) to read."""
-        self._stack = stack
+        self._processes = processes
         self._policy = policy or RestartPolicy()
         self._interval_s = interval_s
         self._clock = clock
@@ -109,7 +109,7 @@ class Supervisor:
     def stop(self, timeout_s: float = 5.0) -> bool:
         """Stop watching; False if a restart was still under way after `timeout_s`.
 
-        A restart under way finishes or fails on its own (fast once the stack's processes
+        A restart under way finishes or fails on its own (fast once the processes
         are stopped); whatever it started must then be stopped too (`running_platform`).
         """
         self._stopping.set()
@@ -139,7 +139,7 @@ class Supervisor:
     def _check(self, name: str) -> None:
         if self._stopping.is_set() or self._states[name].state == CRASH_LOOP:
             return
-        if not self._stack.alive(name):
+        if not self._processes.alive(name):
             self._recover(name, "the process exited")
 
     def _watch(self, name: str) -> None:
@@ -165,10 +165,10 @@ class Supervisor:
                 return
             self._set(name, RESTARTING)
             try:
-                self._stack.restart(name)
+                self._processes.restart(name)
             except (RuntimeError, OSError) as error:  # startup errors, timeouts
                 if self._stopping.is_set():
-                    return  # the stack was stopped under the restart
+                    return  # the processes were stopped under the restart
                 reason = f"restart failed: {str(error).splitlines()[0]}"
                 continue
             with self._lock:

@@ -62,7 +62,7 @@ class CrashDrill:
 
     def __init__(
         self,
-        stack: Killable,
+        processes: Killable,
         supervisor: Supervisor,
         components: Sequence[str],
         *,
@@ -70,7 +70,7 @@ class CrashDrill:
         progress: Callable[[str], int],
         recovery_timeout_s: float = 300.0,
     ) -> None:
-        self._stack = stack
+        self._processes = processes
         self._supervisor = supervisor
         self._plan = list(zip(kill_times(duration_s, len(components)), components, strict=True))
         self._progress = progress
@@ -102,7 +102,7 @@ class CrashDrill:
             restarts_before = self._supervisor.restarts().get(component, 0)
             log.warning("drill: kill -9", component=component)
             killed = time.monotonic()
-            self._stack.kill(component)
+            self._processes.kill(component)
             kill = Kill(component, round(killed - self._started, 1))
             self.kills.append(kill)
             self._await_recovery(kill, killed, restarts_before)
@@ -175,7 +175,7 @@ def run_crash_drill(
     console: Console,
     json_path: Path | None,
 ) -> int:
-    """Bring the stack up, run the drill beside a producing run, verify; the exit code."""
+    """Bring the local platform up, run the drill beside a producing run, verify; the exit code."""
     stop = threading.Event()
     with stop_on_signals(stop), running_platform(processes, console) as running:
         drill = CrashDrill(

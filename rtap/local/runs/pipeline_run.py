@@ -72,18 +72,18 @@ class RunSummary:
 class PipelineRun:
     def __init__(
         self,
-        stack: LocalProcesses,
+        processes: LocalProcesses,
         control: ControlClient,
         producer: ProducerSettings,
         supervisor: Supervisor | None = None,
     ):
-        self._stack = stack
+        self._processes = processes
         self._control = control
         self._supervisor = supervisor
         self._restarts_at_start: dict[str, int] = {}
         self._producer_settings = producer
         self.run_id = time.strftime("%Y%m%dT%H%M%S") + "-" + uuid.uuid4().hex[:6]
-        self.directory = stack.paths.runs / self.run_id
+        self.directory = processes.paths.runs / self.run_id
         self.producer: EventProducer | None = None
         self._start_offsets: dict[int, int] = {}
         self._baseline: list[list[Any]] = []
@@ -97,8 +97,8 @@ class PipelineRun:
     def prepare(self, timeout_s: float = 300.0) -> None:
         """Wait for earlier backlog, then record where this run starts."""
         self.drain(timeout_s)
-        topic = self._stack.settings.kafka.events_topic
-        self._start_offsets = end_offsets(self._stack.bootstrap, topic)
+        topic = self._processes.settings.kafka.events_topic
+        self._start_offsets = end_offsets(self._processes.bootstrap, topic)
         lateness_minutes = math.ceil(self._producer_settings.max_lateness_seconds / 60)
         self._baseline_from = int(time.time() // 60) - lateness_minutes - 1
         self._baseline = self._ask(lambda: self._control.rollups(self._baseline_from))
@@ -106,8 +106,8 @@ class PipelineRun:
         self._restarts_at_start = self._supervisor.restarts() if self._supervisor else {}
         self.producer = EventProducer(
             settings=self._producer_settings,
-            limits=self._stack.settings.events,
-            bootstrap=self._stack.bootstrap,
+            limits=self._processes.settings.events,
+            bootstrap=self._processes.bootstrap,
             topic=topic,
             truth=GroundTruth(self.directory / "ground-truth"),
         )
@@ -123,7 +123,7 @@ class PipelineRun:
     def drain(self, timeout_s: float) -> float:
         """Wait until the ingest query has committed everything in the topic."""
         started = time.monotonic()
-        target = end_offsets(self._stack.bootstrap, self._stack.settings.kafka.events_topic)
+        target = end_offsets(self._processes.bootstrap, self._processes.settings.kafka.events_topic)
         deadline = started + timeout_s
         while time.monotonic() < deadline:
             committed = self._committed_offsets()
@@ -143,9 +143,9 @@ class PipelineRun:
                 truth.directory, self._start_offsets, self._baseline, self._baseline_from
             )
         )
-        settings = self._stack.settings
+        settings = self._processes.settings
         letters = count_dead_letters(
-            self._stack.bootstrap, settings.kafka.dead_letter_topic, self._start_offsets
+            self._processes.bootstrap, settings.kafka.dead_letter_topic, self._start_offsets
         )
         end_stats = self._stats_at_end = self._ask(self._control.stats)
         freshness = self._run_freshness(end_stats)
@@ -196,7 +196,7 @@ class PipelineRun:
         Every call retried here only reads, so a call the crash cut short is safe to
         repeat. An error the platform answers with is raised at once.
         """
-        deadline = time.monotonic() + self._stack.settings.local.startup_timeout_seconds
+        deadline = time.monotonic() + self._processes.settings.local.startup_timeout_seconds
         while True:
             try:
                 return call()

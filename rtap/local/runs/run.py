@@ -52,8 +52,8 @@ class RunRequest:
 
 @dataclass(frozen=True)
 class RunningPlatform:
-    """A started stack: the platform's control client and the supervisor that restarts
-    components which die."""
+    """A started local platform: the platform process's control client, and the
+    supervisor that restarts components which die."""
 
     control: ControlClient
     supervisor: Supervisor
@@ -61,7 +61,8 @@ class RunningPlatform:
 
 @contextmanager
 def running_platform(processes: LocalProcesses, console: Console) -> Iterator[RunningPlatform]:
-    """The stack, up and supervised for the duration of the block, then stopped in order."""
+    """The local platform, up and supervised for the duration of the block, then stopped
+    in order."""
     published = StatusFile(processes.paths.supervisor_status)
     supervisor = Supervisor(
         processes,
@@ -198,8 +199,8 @@ def print_summary(console: Console, summary: RunSummary, freshness_target_s: flo
 
 
 def stop_supervising_cli(processes: LocalProcesses, timeout_s: float = 120.0) -> int | None:
-    """Ask the `rtap up` (or bench, or drill) that supervises this stack to stop, as Ctrl-C
-    would, and wait for it; its pid, or None when no CLI supervises the stack.
+    """Ask the `rtap up` (or bench, or drill) that supervises these processes to stop, as Ctrl-C
+    would, and wait for it; its pid, or None when no CLI supervises them.
 
     Stopping the components under a running supervisor would only see them restarted.
     A CLI that does not stop within `timeout_s` is killed.

@@ -39,13 +39,13 @@ JWT_SECRET = "integration-test-signing-secret-0123456789"
 
 
 def produce(
-    stack: LocalProcesses, control: ControlClient, events: int, **update: Any
+    processes: LocalProcesses, control: ControlClient, events: int, **update: Any
 ) -> RunSummary:
     """Send `events` through the pipeline, wait until stored, and verify the run."""
-    producer = stack.settings.producer.model_copy(
+    producer = processes.settings.producer.model_copy(
         update={"rate_per_second": 10_000, "users": 500, **update}
     )
-    run = PipelineRun(stack, control, producer)
+    run = PipelineRun(processes, control, producer)
     run.prepare()
     run.produce(None, threading.Event(), limit=events)
     run.drain(timeout_s=300)
@@ -55,16 +55,16 @@ def produce(
 
 
 @pytest.fixture(scope="session")
-def served(stack: LocalProcesses, control: ControlClient) -> RunSummary:
+def served(processes: LocalProcesses, control: ControlClient) -> RunSummary:
     """Events written by the real pipeline, some malformed and some late."""
-    return produce(stack, control, EVENTS, malformed_share=0.01, late_share=0.02)
+    return produce(processes, control, EVENTS, malformed_share=0.01, late_share=0.02)
 
 
 @pytest.fixture(scope="session")
-def live(stack: LocalProcesses, served: RunSummary) -> Iterator[httpx.Client]:
+def live(processes: LocalProcesses, served: RunSummary) -> Iterator[httpx.Client]:
     """The platform's own API, with the local read key."""
-    port = stack.settings.local.platform_port
-    headers = {"X-API-Key": stack.dashboard_key()}
+    port = processes.settings.local.platform_port
+    headers = {"X-API-Key": processes.dashboard_key()}
     with httpx.Client(base_url=f"http://127.0.0.1:{port}", headers=headers, timeout=30) as client:
         yield client
 
@@ -118,16 +118,16 @@ class Offline:
 
 @pytest.fixture(scope="session")
 def offline(
-    stack: LocalProcesses, served: RunSummary, tmp_path_factory: pytest.TempPathFactory
+    processes: LocalProcesses, served: RunSummary, tmp_path_factory: pytest.TempPathFactory
 ) -> Offline:
-    stack.stop_platform()
+    processes.stop_platform()
     keys = KeyStore(tmp_path_factory.mktemp("keys") / "api-keys.json")
     _, full_key = keys.create("tests", [Scope.EVENTS_READ, Scope.USERS_READ])
     _, events_key = keys.create("events only", [Scope.EVENTS_READ])
     return Offline(
-        clickhouse=connect(stack.settings.clickhouse, stack.paths.clickhouse_data),
-        database=stack.settings.clickhouse.database,
-        redis_url=stack.redis_url(),
+        clickhouse=connect(processes.settings.clickhouse, processes.paths.clickhouse_data),
+        database=processes.settings.clickhouse.database,
+        redis_url=processes.redis_url(),
         keys=keys,
         full_key=full_key,
         events_key=events_key,

@@ -26,7 +26,7 @@ COUNTS = "/v1/events/counts"
 
 @pytest.fixture
 def own_redis() -> Iterator[tuple[str, subprocess.Popen[bytes]]]:
-    """A redis-server of this test's own, so killing it spares the stack's."""
+    """A redis-server of this test's own, so killing it spares the platform's."""
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         port = sock.getsockname()[1]

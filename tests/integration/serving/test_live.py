@@ -45,9 +45,9 @@ def _total_events(live: httpx.Client, start: datetime, end: datetime) -> tuple[i
 
 
 def test_dashboard_chart_shows_data_from_the_running_platform(
-    stack: LocalProcesses, live: httpx.Client, artifacts: Path
+    processes: LocalProcesses, live: httpx.Client, artifacts: Path
 ) -> None:
-    url = f"{live.base_url}/#key={stack.dashboard_key()}"
+    url = f"{live.base_url}/#key={processes.dashboard_key()}"
     screenshot = artifacts / "dashboard.png"
     with sync_playwright() as playwright:
         browser = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
@@ -87,7 +87,7 @@ def _repeated_answer(
 
 
 def test_a_cached_answer_never_hides_a_committed_batch(
-    stack: LocalProcesses, control: ControlClient, live: httpx.Client, served: RunSummary
+    processes: LocalProcesses, control: ControlClient, live: httpx.Client, served: RunSummary
 ) -> None:
     start = datetime.now(UTC) - timedelta(hours=2)
     end = datetime.now(UTC) + timedelta(hours=1)
@@ -96,11 +96,11 @@ def test_a_cached_answer_never_hides_a_committed_batch(
 
     # (rows committed, rows answered, whether the answer's data version covers them)
     observations: list[tuple[int, int, bool]] = []
-    versions = redis.Redis.from_url(stack.redis_url())
+    versions = redis.Redis.from_url(processes.redis_url())
     stored_at_start = int(control.stats()["rows_stored"])
     producing = threading.Thread(
         target=produce,
-        args=(stack, control, 20_000),
+        args=(processes, control, 20_000),
         kwargs={"rate_per_second": 4_000, "malformed_share": 0.0, "late_share": 0.0},
     )
     producing.start()

@@ -48,7 +48,7 @@ def test_each_way_a_drill_fails_is_named(
     assert drill_problems(["sessions"], kills, restarts) == expected
 
 
-class Stack:
+class FakeProcesses:
     """Components the drill kills and the supervisor restarts (no processes)."""
 
     def __init__(self, *names: str) -> None:
@@ -69,11 +69,13 @@ class Stack:
         self.up[name] = False
 
 
-def _drill(stack: Stack, kills: list[str]) -> tuple[CrashDrill, Supervisor]:
+def _drill(processes: FakeProcesses, kills: list[str]) -> tuple[CrashDrill, Supervisor]:
     policy = RestartPolicy(first_backoff_s=0.0, max_backoff_s=0.0, max_restarts=2)
-    supervisor = Supervisor(stack, list(stack.up), policy, interval_s=0.01)
+    supervisor = Supervisor(processes, list(processes.up), policy, interval_s=0.01)
     counter = itertools.count()
-    drill = CrashDrill(stack, supervisor, kills, duration_s=0.2, progress=lambda _: next(counter))
+    drill = CrashDrill(
+        processes, supervisor, kills, duration_s=0.2, progress=lambda _: next(counter)
+    )
     supervisor.start()
     drill.start()
     deadline = time.monotonic() + 10.0
@@ -85,18 +87,18 @@ def _drill(stack: Stack, kills: list[str]) -> tuple[CrashDrill, Supervisor]:
 
 
 def test_each_kill_lands_and_its_component_comes_back() -> None:
-    stack = Stack("platform", "kafka")
-    drill, supervisor = _drill(stack, ["platform", "kafka", "platform"])
-    assert stack.killed == ["platform", "kafka", "platform"]
+    processes = FakeProcesses("platform", "kafka")
+    drill, supervisor = _drill(processes, ["platform", "kafka", "platform"])
+    assert processes.killed == ["platform", "kafka", "platform"]
     assert all(kill.recovered_after_s is not None for kill in drill.kills)
-    assert drill_problems(stack.killed, drill.kills, supervisor.restarts()) == []
+    assert drill_problems(processes.killed, drill.kills, supervisor.restarts()) == []
 
 
 def test_a_component_that_does_not_come_back_ends_the_drill() -> None:
-    stack = Stack("platform", "redis")
-    stack.broken.add("redis")
-    drill, supervisor = _drill(stack, ["redis", "platform"])
-    assert stack.killed == ["redis"]  # no kill lands beside a crash loop
+    processes = FakeProcesses("platform", "redis")
+    processes.broken.add("redis")
+    drill, supervisor = _drill(processes, ["redis", "platform"])
+    assert processes.killed == ["redis"]  # no kill lands beside a crash loop
     assert drill.kills[0].failure.startswith("crash loop: restart failed: redis failed")
     assert drill_problems(["redis", "platform"], drill.kills, supervisor.restarts()) == [
         "only 1 of the 2 planned kills happened",

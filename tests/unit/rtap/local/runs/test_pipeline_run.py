@@ -30,9 +30,9 @@ def _run(tmp_path: Path, supervisor: PlatformState | None) -> PipelineRun:
     settings = load_stack(
         StackSettings, "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
     )
-    stack = LocalProcesses(settings, find_project_dir())
+    processes = LocalProcesses(settings, find_project_dir())
     control = ControlClient(port=1, token="unused")  # never called: `_ask` gets the calls
-    return PipelineRun(stack, control, settings.producer, supervisor)  # type: ignore[arg-type]
+    return PipelineRun(processes, control, settings.producer, supervisor)  # type: ignore[arg-type]
 
 
 def _failing(times: int, error: ControlError) -> Callable[[], str]:

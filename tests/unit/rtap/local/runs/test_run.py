@@ -24,17 +24,17 @@ def _stack(tmp_path: Path) -> LocalProcesses:
     return LocalProcesses(settings, find_project_dir())
 
 
-def _supervised_by(stack: LocalProcesses, process: subprocess.Popen[bytes]) -> None:
+def _supervised_by(processes: LocalProcesses, process: subprocess.Popen[bytes]) -> None:
     """The status a supervising CLI publishes, as if `process` had written it."""
-    StatusFile(stack.paths.supervisor_status).write("supervising", "", pid=process.pid)
+    StatusFile(processes.paths.supervisor_status).write("supervising", "", pid=process.pid)
 
 
 def test_the_supervising_cli_is_asked_to_stop_and_waited_for(tmp_path: Path) -> None:
-    stack = _stack(tmp_path)
+    processes = _stack(tmp_path)
     cli = subprocess.Popen([sys.executable, "-c", SLEEP, "rtap", "up"])
     try:
-        _supervised_by(stack, cli)
-        assert stop_supervising_cli(stack, timeout_s=10) == cli.pid
+        _supervised_by(processes, cli)
+        assert stop_supervising_cli(processes, timeout_s=10) == cli.pid
         cli.wait(5)  # stopped by SIGTERM (psutil reaped it, so no exit code is left)
         assert not psutil.pid_exists(cli.pid)
     finally:
@@ -42,11 +42,11 @@ def test_the_supervising_cli_is_asked_to_stop_and_waited_for(tmp_path: Path) -> 
 
 
 def test_a_pid_that_is_not_an_rtap_cli_is_left_alone(tmp_path: Path) -> None:
-    stack = _stack(tmp_path)
+    processes = _stack(tmp_path)
     other = subprocess.Popen([sys.executable, "-c", SLEEP])
     try:
-        _supervised_by(stack, other)
-        assert stop_supervising_cli(stack, timeout_s=10) is None
+        _supervised_by(processes, other)
+        assert stop_supervising_cli(processes, timeout_s=10) is None
         assert other.poll() is None
     finally:
         other.kill()
