@@ -14,7 +14,7 @@ STATUS_MAX_AGE_S = 10.0
 
 
 class StatusFile:
-    """A process's state (the sessions process's, say), replaced atomically on each write."""
+    """A process's state (the sessionizer's, say), replaced atomically on each write."""
 
     def __init__(self, path: Path) -> None:
         self._path = path

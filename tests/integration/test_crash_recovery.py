@@ -2,7 +2,7 @@
 restarts each component that died, and every query resumes from its checkpoint.
 
 The platform process dies twice (at an injected crash point, then by kill -9), the
-sessions process and the Kafka broker once each (kill -9). The kills are the crash
+sessionizer process and the Kafka broker once each (kill -9). The kills are the crash
 drill's (`rtap drill`), and the run is `rtap up --duration`'s, so this is what a user's
 drill does, on the integration stack."""
 
@@ -35,7 +35,7 @@ KILLS = [PLATFORM, SESSIONIZER, kafka_broker.NAME]
 
 
 def _progress(control: ControlClient) -> Callable[[str], int]:
-    """Sessions must flow again after the sessions process is back; rows after the rest."""
+    """Sessions must flow again after the sessionizer process is back; rows after the rest."""
 
     def figure(component: str) -> int:
         stats = control.stats()
@@ -55,7 +55,7 @@ def test_no_loss_and_no_duplicates_across_crashes(
     # before its dead letters and Spark's commit: the replay must add nothing.
     processes.start_platform(lambda _: None, extra_env={CRASH_VARIABLE: "ingest.after_insert:2"})
     supervisor = Supervisor(processes, reversed(COMPONENTS), RestartPolicy(), interval_s=0.5)
-    # Crashes 2-4: kill -9 the platform, the sessions process and the broker in turn,
+    # Crashes 2-4: kill -9 the platform, the sessionizer process and the broker in turn,
     # each once the one before is back, as `rtap drill` does.
     drill = CrashDrill(
         processes, supervisor, KILLS, duration_s=DURATION_S, progress=_progress(control)

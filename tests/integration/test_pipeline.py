@@ -58,7 +58,7 @@ def test_two_hundred_thousand_events_with_one_percent_malformed(
 
 def _assert_sessions_arrive(control: ControlClient, timeout_s: float = 180) -> None:
     """Sessions closed by the watermark reach ClickHouse. They lag ingest by design: the
-    sessions process runs at low priority, so it waits while ingest uses the cores."""
+    sessionizer process runs at low priority, so it waits while ingest uses the cores."""
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         stats = control.stats()

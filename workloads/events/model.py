@@ -62,7 +62,7 @@ IDENTIFIER_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.:@-]{0,127}$"
 UUID_PATTERN = r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
 # RFC 3339 with an explicit offset: a timestamp without a zone is ambiguous, so it is invalid.
 # The validator (jvm/validator) checks these by hand, reading \d as an ASCII digit as Java
-# does; tests/unit/streaming/test_validator.py holds it to them.
+# does; tests/unit/workloads/streaming/test_validator.py holds it to them.
 TIMESTAMP_PATTERN = r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d{1,9})?(Z|[+-]\d{2}:\d{2})$"
 
 

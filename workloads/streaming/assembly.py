@@ -1,5 +1,5 @@
 """The streaming job's writers put together from their parts, the same way wherever the
-job runs (the local platform and sessions processes, or a SparkApplication's driver)."""
+job runs (the local platform and sessionizer processes, or a SparkApplication's driver)."""
 
 from __future__ import annotations
 

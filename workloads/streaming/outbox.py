@@ -1,4 +1,4 @@
-"""Handing closed sessions from the sessions process to the process that owns ClickHouse.
+"""Handing closed sessions from the sessionizer process to the process that owns ClickHouse.
 
 Locally the sessions query runs in a Spark process of its own, at low CPU priority, so
 that its bursts of stateful work never delay ingest (docs/architecture.md). chDB allows
@@ -44,7 +44,7 @@ class OutboxBatch:
 
 
 class SessionOutbox:
-    """The sessions process's side: one file per batch, named after the query's checkpoint.
+    """The sessionizer's side: one file per batch, named after the query's checkpoint.
 
     The checkpoint's name is part of the file name: a query that starts a new checkpoint
     counts batches from 0 again, and must not overwrite files the old one left unloaded.

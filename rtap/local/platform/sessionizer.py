@@ -1,4 +1,4 @@
-"""The sessions process: the sessions query in a Spark process of its own, at low priority.
+"""The sessionizer process: the sessions query in a Spark process of its own, at low priority.
 
 Sessionizing is stateful work in bursts of seconds every trigger. Inside the platform
 process it competed with ingest for the same two cores, and freshness rose at every
@@ -86,7 +86,7 @@ def main() -> None:
     except Exception as error:
         detail = f"{type(error).__name__}: {error}"
         status.write("failed", detail)
-        log.error("sessions process failed to start", error=detail)
+        log.error("sessionizer process failed to start", error=detail)
         raise SystemExit(1) from error
     try:
         while not stop.wait(1.0):
