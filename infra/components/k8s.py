@@ -182,7 +182,7 @@ def image_tag(image: str) -> str:
 def workload_settings_json(settings: StackSettings) -> str:
     """The workload sections as the containers read them (workloads/settings.py):
     migrations run ON CLUSTER, and API queries use every core of a ClickHouse server."""
-    values = settings.model_dump(include=set(WorkloadSettings.model_fields))
+    values = settings.workload_part().model_dump()
     values["clickhouse"]["cluster"] = settings.clickhouse_cluster.cluster_name
     values["serving"]["clickhouse_max_threads"] = 0
     return WorkloadSettings.model_validate(values).model_dump_json(by_alias=True)
