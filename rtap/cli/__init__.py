@@ -11,8 +11,7 @@ from __future__ import annotations
 from rtap.cli import bench, drill, keys, lifecycle, produce, render
 from rtap.cli.common import command_group
 
-app = command_group(help=__doc__)
-app.info.no_args_is_help = True
+app = command_group(help=__doc__, no_args_is_help=True)
 # One module per command group, each added the same way: its commands join the top level,
 # or sit under the group's name (`rtap bench`, `rtap keys`).
 for group in (lifecycle, produce, drill, render, bench, keys):

@@ -23,13 +23,17 @@ from workloads.kafka import TopicMismatchError
 console = Console()
 
 
-def command_group(name: str | None = None, help: str | None = None) -> typer.Typer:
+def command_group(
+    name: str | None = None, help: str | None = None, *, no_args_is_help: bool | None = None
+) -> typer.Typer:
     """A module's commands: a group under `name` (`rtap bench …`), or, without a name,
-    commands of their own at the top level (`rtap up`). rtap/cli/__init__.py adds each."""
+    commands of their own at the top level (`rtap up`). rtap/cli/__init__.py adds each.
+
+    A group shows its help when called without a command (as the root `rtap` does)."""
     return typer.Typer(
         name=name,
         help=help,
-        no_args_is_help=name is not None,
+        no_args_is_help=name is not None if no_args_is_help is None else no_args_is_help,
         rich_markup_mode="markdown",
         pretty_exceptions_enable=False,
     )
