@@ -202,8 +202,9 @@ class ClickHouse(pulumi.ComponentResource):
             name,
             metadata=kube.metadata(name, ns, "clickhouse-migrations"),
             spec={
+                # No ttlSecondsAfterFinished: a Job the cluster deletes by itself is drift
+                # to `pulumi refresh`, and its record of the last migration goes with it.
                 "backoffLimit": 6,
-                "ttlSecondsAfterFinished": 86_400,
                 "template": {
                     "metadata": {"labels": kube.labels(name, "clickhouse-migrations")},
                     "spec": {

@@ -202,7 +202,8 @@ class Chart:
     """An operator's Helm chart: where it comes from and the version the stack pins."""
 
     name: str
-    repository: str
+    # None for a chart named by an oci:// reference, which carries its registry.
+    repository: str | None
     version: str
 
 
@@ -215,7 +216,7 @@ def operator_release(
         name=name,
         chart=chart.name,
         version=chart.version,
-        repository_opts={"repo": chart.repository},
+        repository_opts={"repo": chart.repository} if chart.repository else None,
         namespace=namespace,
         create_namespace=True,
         values=values,

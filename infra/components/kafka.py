@@ -23,9 +23,9 @@ BOOTSTRAP_TLS = f"{CLUSTER}-kafka-bootstrap:9093"
 # Strimzi publishes the cluster CA here; clients trust it for the TLS listener.
 CLUSTER_CA_SECRET = f"{CLUSTER}-cluster-ca-cert"
 OPERATOR_NAMESPACE = "strimzi"
-# The operator's chart; rtap:kafkaCluster.operatorChartVersion pins its version.
-OPERATOR_CHART = "strimzi-kafka-operator"
-OPERATOR_CHART_REPOSITORY = "https://strimzi.io/charts/"
+# The operator's chart, from Strimzi's OCI registry (no repository index to fetch);
+# rtap:kafkaCluster.operatorChartVersion pins its version.
+OPERATOR_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
 _STRIMZI = "kafka.strimzi.io/v1"
 _HOUR_MS = 3_600_000
 # Lets a consumer that names its zone (client.rack) fetch from a replica there.
@@ -57,9 +57,7 @@ class Kafka(pulumi.ComponentResource):
         namespace = args.placement.namespace
         self.operator = kube.operator_release(
             "strimzi-operator",
-            kube.Chart(
-                OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, args.cluster.operator_chart_version
-            ),
+            kube.Chart(OPERATOR_CHART, None, args.cluster.operator_chart_version),
             OPERATOR_NAMESPACE,
             {
                 "watchNamespaces": [namespace],
@@ -79,10 +77,9 @@ class Kafka(pulumi.ComponentResource):
             "kafka",
             api_version=_STRIMZI,
             kind="Kafka",
-            metadata={
-                **kube.metadata(CLUSTER, namespace, "kafka", args.cluster.kafka_version),
-                "annotations": {"strimzi.io/node-pools": "enabled", "strimzi.io/kraft": "enabled"},
-            },
+            # No strimzi.io/node-pools or strimzi.io/kraft annotation: both are the
+            # default since Strimzi 0.48, which ignores them.
+            metadata=kube.metadata(CLUSTER, namespace, "kafka", args.cluster.kafka_version),
             spec=self._kafka_spec(),
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.operator, metrics, *self.pools]

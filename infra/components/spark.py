@@ -96,22 +96,25 @@ class Spark(pulumi.ComponentResource):
             "tolerations": kube.role_tolerations("spark"),
             "nodeSelector": kube.role_node_selector(self._args.placement, "spark"),
             "configMaps": [{"name": kube.SETTINGS_CONFIG_MAP, "path": kube.SETTINGS_DIR}],
-            "envVars": {
-                SETTINGS_FILE_VARIABLE: f"{kube.SETTINGS_DIR}/{kube.SETTINGS_KEY}",
-                "KAFKA_BOOTSTRAP": BOOTSTRAP_TLS,
-                "KAFKA_USERNAME": "streaming",
-                "KAFKA_CA_FILE": "/etc/kafka-ca/ca.crt",
-                "CLICKHOUSE_DSN": dsn("writer", self._args.placement.namespace),
-                "REDIS_SENTINELS": self._args.redis_sentinels,
-                "REDIS_MASTER_SET": MASTER_SET,
-                "RTAP_CHECKPOINT_URI": self._args.checkpoint_uri,
-                "EXECUTOR_CORES": str(s.executor.cores),
-            },
-            "envSecretKeyRefs": {
-                "KAFKA_PASSWORD": {"name": "streaming", "key": "password"},
-                "CLICKHOUSE_PASSWORD": {"name": CREDENTIALS, "key": "writer"},
-                "REDIS_PASSWORD": {"name": AUTH_SECRET, "key": "password"},
-            },
+            # `env` (EnvVars, secrets by secretKeyRef): the operator deprecated envVars
+            # and envSecretKeyRefs in its favour.
+            "env": [
+                {
+                    "name": SETTINGS_FILE_VARIABLE,
+                    "value": f"{kube.SETTINGS_DIR}/{kube.SETTINGS_KEY}",
+                },
+                {"name": "KAFKA_BOOTSTRAP", "value": BOOTSTRAP_TLS},
+                {"name": "KAFKA_USERNAME", "value": "streaming"},
+                {"name": "KAFKA_CA_FILE", "value": "/etc/kafka-ca/ca.crt"},
+                {"name": "CLICKHOUSE_DSN", "value": dsn("writer", self._args.placement.namespace)},
+                {"name": "REDIS_SENTINELS", "value": self._args.redis_sentinels},
+                {"name": "REDIS_MASTER_SET", "value": MASTER_SET},
+                {"name": "RTAP_CHECKPOINT_URI", "value": self._args.checkpoint_uri},
+                {"name": "EXECUTOR_CORES", "value": str(s.executor.cores)},
+                kube.secret_env("KAFKA_PASSWORD", "streaming", "password"),
+                kube.secret_env("CLICKHOUSE_PASSWORD", CREDENTIALS, "writer"),
+                kube.secret_env("REDIS_PASSWORD", AUTH_SECRET, "password"),
+            ],
             "secrets": [
                 {"name": CLUSTER_CA_SECRET, "path": "/etc/kafka-ca", "secretType": "Generic"}
             ],
@@ -133,7 +136,6 @@ class Spark(pulumi.ComponentResource):
                 "spark.sql.shuffle.partitions": str(
                     max(2, s.executor.instances * s.executor.cores)
                 ),
-                "spark.driver.extraJavaOptions": "-Xss8m",
                 "spark.ui.prometheus.enabled": "true",
             },
             "restartPolicy": {
@@ -145,6 +147,11 @@ class Spark(pulumi.ComponentResource):
             },
             "driver": {
                 **common,
+                # Not spark.driver.extraJavaOptions: with exposeDriverMetrics the operator
+                # passes its javaagent as a later extraJavaOptions, which would replace
+                # it; javaOptions is what the operator appends its agent to.
+                # -Xss8m: query.stop() overflowed the default thread stack (FACTS.md).
+                "javaOptions": "-Xss8m",
                 "cores": s.driver.cores,
                 "coreLimit": str(s.driver.cores),
                 "memory": s.driver.memory,

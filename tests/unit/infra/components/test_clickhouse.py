@@ -28,3 +28,13 @@ def test_keeper_is_a_quorum_of_three_one_per_zone(rendered: Render) -> None:
     assert hard and hard[0]["topologyKey"] == ZONE_LABEL and hard[0]["maxSkew"] == 1
     (chi,) = of_kind(rendered("prod"), "ClickHouseInstallation")
     assert "keeper-rtap-keeper" in chi["spec"]["configuration"]["zookeeper"]["nodes"][0]["host"]
+
+
+def test_the_migrations_job_stays_for_pulumi_to_find(rendered: Render) -> None:
+    # A TTL would have the cluster delete the finished Job: drift to `pulumi refresh`.
+    (job,) = [
+        j
+        for j in of_kind(rendered("prod"), "Job")
+        if j["metadata"]["name"] == "clickhouse-migrations"
+    ]
+    assert "ttlSecondsAfterFinished" not in job["spec"]

@@ -23,7 +23,8 @@ def test_existing_cluster_mode_creates_no_aws_resource() -> None:
         ("/home/ops/.kube/kind.yaml", "kind-rtap")
     ]
     (app,) = of_kind(result, "SparkApplication")
-    assert app["spec"]["driver"]["envVars"]["RTAP_CHECKPOINT_URI"] == "s3a://rtap-checkpoints/dev"
+    env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
+    assert env["RTAP_CHECKPOINT_URI"] == "s3a://rtap-checkpoints/dev"
     # Nodes of a cluster rtap did not build carry no rtap role labels to select.
     assert app["spec"]["driver"]["nodeSelector"] == {}
     (prod_app,) = of_kind(render(PROJECT, "prod"), "SparkApplication")

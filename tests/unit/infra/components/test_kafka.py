@@ -29,3 +29,9 @@ def test_replication_and_min_isr_follow_the_stack(rendered: Render, stack: str) 
     for spec in topics.values():
         assert spec["replicas"] == wanted["replicationFactor"]
         assert spec["config"]["min.insync.replicas"] == wanted["minInsyncReplicas"]
+
+
+def test_the_kafka_resource_carries_no_annotation_strimzi_ignores(rendered: Render) -> None:
+    (kafka,) = of_kind(rendered("prod"), "Kafka")
+    annotations = kafka["metadata"].get("annotations", {})
+    assert not {"strimzi.io/kraft", "strimzi.io/node-pools"} & set(annotations)  # 0.48+

@@ -1,0 +1,33 @@
+"""The streaming job's SparkApplication (infra/components/spark.py), as the Spark operator
+will read it."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.unit.infra.conftest import STACKS, Render, of_kind
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_driver_keeps_its_stack_size_beside_the_metrics_agent(
+    rendered: Render, stack: str
+) -> None:
+    # With exposeDriverMetrics the operator appends its javaagent to driver.javaOptions
+    # and passes that as spark.driver.extraJavaOptions, after the sparkConf: a value set
+    # in sparkConf would be replaced (spark-operator v2.2.1 monitoring_config.go).
+    (app,) = of_kind(rendered(stack), "SparkApplication")
+    spec = app["spec"]
+    assert spec["monitoring"]["exposeDriverMetrics"] is True
+    assert "-Xss8m" in spec["driver"]["javaOptions"].split()
+    assert "spark.driver.extraJavaOptions" not in spec["sparkConf"]
+
+
+def test_driver_and_executors_read_secrets_through_env(rendered: Render) -> None:
+    (app,) = of_kind(rendered("prod"), "SparkApplication")
+    for role in ("driver", "executor"):
+        pod = app["spec"][role]
+        assert "envVars" not in pod and "envSecretKeyRefs" not in pod  # deprecated
+        env = {e["name"]: e for e in pod["env"]}
+        for variable in ("KAFKA_PASSWORD", "CLICKHOUSE_PASSWORD", "REDIS_PASSWORD"):
+            assert "secretKeyRef" in env[variable]["valueFrom"], (role, variable)
+        assert env["KAFKA_USERNAME"]["value"] == "streaming"
