@@ -71,7 +71,9 @@ spark = Spark(
         checkpoint_uri=cluster.checkpoint_uri,
         redis_sentinels=redis.sentinels,
         role_arn=cluster.spark_role_arn,
-        depends_on=[access, clickhouse, redis],
+        # The topics, the job's Kafka user and its Secret, the schema, and Redis: each
+        # awaited until ready, not only created.
+        depends_on=[kafka, access, clickhouse, redis],
     ),
     in_namespace,
 )

@@ -69,7 +69,7 @@ class ClickHouse(pulumi.ComponentResource):
             CREDENTIALS, namespace, "clickhouse", USERS, self
         )
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator])
-        self.keeper = k8s.apiextensions.CustomResource(
+        self.keeper = kube.custom_resource(
             "clickhouse-keeper",
             api_version="clickhouse-keeper.altinity.com/v1",
             kind="ClickHouseKeeperInstallation",
@@ -79,7 +79,7 @@ class ClickHouse(pulumi.ComponentResource):
             spec=self._keeper_spec(),
             opts=after_operator,
         )
-        self.installation = k8s.apiextensions.CustomResource(
+        self.installation = kube.custom_resource(
             "clickhouse-installation",
             api_version="clickhouse.altinity.com/v1",
             kind="ClickHouseInstallation",

@@ -52,8 +52,15 @@ class EksCluster(pulumi.ComponentResource):
             opts=child,
         )
         self.node_groups = self._node_groups(child)
-        self._addons(child)
-        self.provider = k8s.Provider("eks", kubeconfig=self._kubeconfig(), opts=child)
+        self.addons = self._addons(child)
+        # Everything on the cluster goes through this provider: it waits until nodes can
+        # run pods and the add-ons (CNI, DNS, EBS volumes) are there, not only for the
+        # control plane its kubeconfig comes from.
+        self.provider = k8s.Provider(
+            "eks",
+            kubeconfig=self._kubeconfig(),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[*self.node_groups, *self.addons]),
+        )
         self.checkpoint_uri, self.spark_role_arn = self._checkpoints(child)
         k8s.storage.v1.StorageClass(
             storage_class,
@@ -147,22 +154,28 @@ class EksCluster(pulumi.ComponentResource):
                 )
         return groups
 
-    def _addons(self, child: pulumi.ResourceOptions) -> None:
+    def _addons(self, child: pulumi.ResourceOptions) -> list[aws.eks.Addon]:
         csi_role = self.irsa_role(
             "ebs-csi",
             "kube-system",
             "ebs-csi-controller-sa",
             managed_policy="arn:aws:iam::aws:policy/service-role/AmazonEBSCSIDriverPolicy",
         )
+        addons = []
         for addon in ADDONS:
-            aws.eks.Addon(
-                addon,
-                cluster_name=self.cluster.name,
-                addon_name=addon,
-                resolve_conflicts_on_update="OVERWRITE",
-                service_account_role_arn=csi_role.arn if addon == "aws-ebs-csi-driver" else None,
-                opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
+            addons.append(
+                aws.eks.Addon(
+                    addon,
+                    cluster_name=self.cluster.name,
+                    addon_name=addon,
+                    resolve_conflicts_on_update="OVERWRITE",
+                    service_account_role_arn=csi_role.arn
+                    if addon == "aws-ebs-csi-driver"
+                    else None,
+                    opts=pulumi.ResourceOptions(parent=self, depends_on=self.node_groups),
+                )
             )
+        return addons
 
     def irsa_role(
         self,

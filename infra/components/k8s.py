@@ -20,6 +20,22 @@ HOSTNAME_LABEL = "kubernetes.io/hostname"
 ROLE_LABEL = "rtap.dev/role"
 PART_OF = "rtap"
 Json = dict[str, Any]
+# pulumi-kubernetes awaits built-in kinds, but a custom resource only when told what
+# "ready" means (pulumi-kubernetes#3143): what each operator reports once a resource is
+# ready for whatever depends on it. A KafkaUser is Ready once its Secret exists; a
+# KafkaNodePool reports nothing of its own and is ready as part of its Kafka.
+WAIT_FOR = "pulumi.com/waitFor"
+READY_WHEN: dict[str, str] = {
+    "Kafka": "condition=Ready",
+    "KafkaTopic": "condition=Ready",
+    "KafkaUser": "condition=Ready",
+    "KafkaConnect": "condition=Ready",
+    "ClickHouseKeeperInstallation": "jsonpath={.status.status}=Completed",
+    "ClickHouseInstallation": "jsonpath={.status.status}=Completed",
+    "SparkApplication": "jsonpath={.status.applicationState.state}=RUNNING",
+}
+# A first Kafka or ClickHouse roll-out on new nodes outlasts the default of 10 minutes.
+READY_TIMEOUT_S = 1800
 # Every workload reads the stack's settings from this ConfigMap, mounted as a file.
 SETTINGS_CONFIG_MAP = "rtap-settings"
 SETTINGS_DIR = "/etc/rtap/settings"
@@ -45,6 +61,30 @@ class Placement:
             storage_class=cluster.storage_class,
             role_nodes=cluster.mode == "eks",
         )
+
+
+def custom_resource(
+    resource_name: str,
+    *,
+    api_version: str,
+    kind: str,
+    metadata: Json,
+    spec: Json,
+    opts: pulumi.ResourceOptions,
+) -> k8s.apiextensions.CustomResource:
+    """A custom resource that Pulumi awaits until its operator reports it ready
+    (READY_WHEN), so that what depends on it waits for more than its creation."""
+    ready = READY_WHEN.get(kind)
+    if ready is not None:
+        annotations = {
+            **metadata.get("annotations", {}),
+            WAIT_FOR: ready,
+            "pulumi.com/timeoutSeconds": str(READY_TIMEOUT_S),
+        }
+        metadata = {**metadata, "annotations": annotations}
+    return k8s.apiextensions.CustomResource(
+        resource_name, api_version=api_version, kind=kind, metadata=metadata, spec=spec, opts=opts
+    )
 
 
 def labels(name: str, component: str, version: str | None = None) -> dict[str, str]:

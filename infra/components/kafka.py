@@ -73,7 +73,7 @@ class Kafka(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self.pools = self._node_pools(after_operator)
-        self.cluster = k8s.apiextensions.CustomResource(
+        self.cluster = kube.custom_resource(
             "kafka",
             api_version=_STRIMZI,
             kind="Kafka",
@@ -182,7 +182,7 @@ class Kafka(pulumi.ComponentResource):
             for key, value in kube.role_node_selector(placement, "kafka").items()
         )
         meta = strimzi_metadata(name, placement.namespace, f"kafka-{role}")
-        return k8s.apiextensions.CustomResource(
+        return kube.custom_resource(
             f"kafka-pool-{name}",
             api_version=_STRIMZI,
             kind="KafkaNodePool",
@@ -237,7 +237,7 @@ class Kafka(pulumi.ComponentResource):
             name = topic.replace(".", "-").replace("_", "-").lower()
             meta = strimzi_metadata(name, self._args.placement.namespace, "kafka-topic")
             topics.append(
-                k8s.apiextensions.CustomResource(
+                kube.custom_resource(
                     f"topic-{name}",
                     api_version=_STRIMZI,
                     kind="KafkaTopic",

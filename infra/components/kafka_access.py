@@ -112,7 +112,7 @@ class KafkaAccess(pulumi.ComponentResource):
         self, user: str, acls: list[kube.Json], opts: pulumi.ResourceOptions
     ) -> k8s.apiextensions.CustomResource:
         meta = strimzi_metadata(user, self._args.namespace, "kafka-user")
-        return k8s.apiextensions.CustomResource(
+        return kube.custom_resource(
             f"kafka-user-{user}",
             api_version=_STRIMZI,
             kind="KafkaUser",
@@ -130,7 +130,7 @@ class KafkaAccess(pulumi.ComponentResource):
         name = "rtap-connect"
         meta = kube.metadata(name, self._args.namespace, "kafka-connect", cluster.kafka_version)
         meta["annotations"] = {"strimzi.io/use-connector-resources": "true"}
-        return k8s.apiextensions.CustomResource(
+        return kube.custom_resource(
             "kafka-connect",
             api_version=_STRIMZI,
             kind="KafkaConnect",

@@ -9,7 +9,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import pulumi
-import pulumi_kubernetes as k8s
 
 from core.handoff import SETTINGS_FILE_VARIABLE
 from infra.components import k8s as kube
@@ -74,7 +73,7 @@ class Spark(pulumi.ComponentResource):
             },
             self,
         )
-        self.application = k8s.apiextensions.CustomResource(
+        self.application = kube.custom_resource(
             "streaming-application",
             api_version="sparkoperator.k8s.io/v1beta2",
             kind="SparkApplication",

@@ -12,6 +12,7 @@ from rich.table import Table
 
 from core.stack_config import find_project_dir
 from rtap.cli.common import Stack, command_group, console
+from rtap.render.checks import deployability_errors
 from rtap.render.placement import stateful_placement
 from rtap.render.program import Rendered, RenderError, render
 from rtap.render.report import kinds_per_namespace, write
@@ -63,7 +64,8 @@ def render_command(stack: Stack = "dev", out: Out = None, include: Include = Non
     extra = [obj for path in include or [] for obj in _load(path)]
     rendered.manifests.extend(extra)
     settings = rendered.settings
-    errors = validate_all(rendered.manifests, settings.cluster.kubernetes_version)
+    version = settings.cluster.kubernetes_version
+    errors = validate_all(rendered.manifests, version) + deployability_errors(rendered, version)
     target = out or project_dir / ".rtap" / "render" / stack
     written = write(rendered, target)
     _summary(rendered, settings)

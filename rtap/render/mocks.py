@@ -2,7 +2,8 @@
 
 Each resource's state is its inputs plus the outputs the program reads from it (ids,
 ARNs, the EKS endpoint and OIDC issuer). Generated passwords get a recognisable value,
-so a test can prove they never appear outside a secret.
+so a test can prove they never appear outside a secret. A stack transformation records
+what the mocks cannot see: each resource's parent and what it depends on.
 """
 
 from __future__ import annotations
@@ -14,6 +15,8 @@ import pulumi
 
 # Every generated secret's mock value starts with this.
 SECRET_MARKER = "rtap-render-secret-"
+# A resource by its type token and name.
+Ref = tuple[str, str]
 
 
 @dataclass(frozen=True)
@@ -21,6 +24,43 @@ class Declared:
     type: str
     name: str
     inputs: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Node:
+    """A declared resource in the program's graph: its component and what it waits for."""
+
+    ref: Ref
+    parent: Ref | None
+    depends_on: tuple[Ref, ...]
+
+
+def _ref(resource: pulumi.Resource) -> Ref:
+    return resource.pulumi_resource_type, resource.pulumi_resource_name
+
+
+def graph_recorder(nodes: list[Node]) -> pulumi.ResourceTransformation:
+    """A stack transformation that appends every resource's node to `nodes`."""
+
+    def record(args: pulumi.ResourceTransformationArgs) -> None:
+        depends_on = args.opts.depends_on if args.opts else None
+        if isinstance(depends_on, pulumi.Resource):
+            depends_on = [depends_on]
+        targets = (
+            [d for d in depends_on if isinstance(d, pulumi.Resource)]
+            if isinstance(depends_on, list)
+            else []
+        )
+        parent = args.opts.parent if args.opts else None
+        nodes.append(
+            Node(
+                (args.type_, args.name),
+                _ref(parent) if isinstance(parent, pulumi.Resource) else None,
+                tuple(_ref(t) for t in targets),
+            )
+        )
+
+    return record
 
 
 @dataclass

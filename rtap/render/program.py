@@ -12,7 +12,7 @@ from typing import Any
 import pulumi
 import yaml
 
-from rtap.render.mocks import RecordingMocks
+from rtap.render.mocks import Node, RecordingMocks, Ref, graph_recorder
 
 PROJECT = "rtap"
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
@@ -44,6 +44,10 @@ class Rendered:
     other: list[tuple[str, str]] = field(default_factory=list)
     # Every declaration with its raw inputs, secrets still wrapped (for tests).
     raw: list[tuple[str, str, dict[str, Any]]] = field(default_factory=list)
+    # Every declaration's component and dependencies, in declaration order.
+    graph: list[Node] = field(default_factory=list)
+    # The Kubernetes objects of `manifests` by the resource that declares them.
+    objects: dict[Ref, dict[str, Any]] = field(default_factory=dict)
     # The program's validated settings (None only if it failed before loading them).
     settings: Any = None
 
@@ -76,8 +80,10 @@ def render(project_dir: Path, stack: str, config: Mapping[str, str] | None = Non
     main = project_dir / "infra" / "__main__.py"
 
     program_globals: dict[str, Any] = {}
+    graph: list[Node] = []
 
     def program() -> None:
+        pulumi.runtime.register_stack_transformation(graph_recorder(graph))
         program_globals.update(runpy.run_path(str(main), run_name="__main__"))
 
     try:
@@ -86,6 +92,7 @@ def render(project_dir: Path, stack: str, config: Mapping[str, str] | None = Non
         raise RenderError(str(exc), len(mocks.declared)) from None
     rendered = _collect(stack, mocks)
     rendered.settings = program_globals.get("settings")
+    rendered.graph = graph
     return rendered
 
 
@@ -96,7 +103,9 @@ def _collect(stack: str, mocks: RecordingMocks) -> Rendered:
         if item.type == _HELM_RELEASE:
             rendered.helm_releases.append(_release(item.inputs))
         elif item.type.startswith(_K8S_PREFIX):
-            rendered.manifests.append(plain(item.inputs))
+            manifest = plain(item.inputs)
+            rendered.manifests.append(manifest)
+            rendered.objects[(item.type, item.name)] = manifest
         else:
             rendered.other.append((item.type, item.name))
     return rendered

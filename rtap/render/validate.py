@@ -48,6 +48,19 @@ def _crd_validator(group: str, kind: str, version: str, root: Path) -> Any | Non
     return validator_class(schema)
 
 
+@cache
+def is_builtin(api_version: str, kind: str, kubernetes_version: str) -> bool:
+    """Whether Kubernetes itself defines the kind (else a CRD must)."""
+    probe = {"apiVersion": api_version, "kind": kind, "metadata": {"name": "probe"}}
+    try:
+        kubernetes_validate.validate(probe, kubernetes_version, strict=False)
+    except kubernetes_validate.SchemaNotFoundError:
+        return False
+    except kubernetes_validate.ValidationError:
+        return True  # a schema exists; the empty probe just does not meet it
+    return True
+
+
 def validate(obj: dict[str, Any], kubernetes_version: str) -> list[str]:
     """Errors of one object, each naming the object and the field."""
     name = describe(obj)

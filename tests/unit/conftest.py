@@ -1,4 +1,5 @@
-"""Fixtures shared by unit tests: one Spark session and one embedded ClickHouse engine.
+"""Fixtures shared by unit tests: one Spark session, one embedded ClickHouse engine, and
+the Pulumi program rendered once per stack.
 
 Both are real engines run in-process (chDB) or as a child JVM (Spark local mode); chDB
 allows one engine per process, so every test shares one data directory and isolates
@@ -8,13 +9,14 @@ itself with its own database.
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from pyspark.sql import SparkSession
 
+from rtap.render.program import Rendered, render
 from workloads.storage.client import connect
 from workloads.storage.settings import ClickHouseSettings
 
@@ -54,3 +56,16 @@ def database(clickhouse: Any) -> Iterator[str]:
     name = f"t_{uuid.uuid4().hex[:10]}"
     yield name
     clickhouse.command(f"DROP DATABASE IF EXISTS {name} SYNC")
+
+
+@pytest.fixture(scope="session")
+def rendered() -> Callable[[str], Rendered]:
+    """The program rendered for a stack under Pulumi's mocks, once per stack per session."""
+    cache: dict[str, Rendered] = {}
+
+    def get(stack: str) -> Rendered:
+        if stack not in cache:
+            cache[stack] = render(PROJECT, stack)
+        return cache[stack]
+
+    return get

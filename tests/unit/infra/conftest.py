@@ -1,4 +1,5 @@
-"""The Pulumi program rendered offline under mocks, once per stack per session."""
+"""Helpers for tests of the Pulumi program rendered offline under mocks (the `rendered`
+fixture is in tests/unit/conftest.py, for the render tests too)."""
 
 from __future__ import annotations
 
@@ -7,27 +8,14 @@ from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
-import pytest
 import yaml
 
-from rtap.render.program import Rendered, render, stack_config
+from rtap.render.program import Rendered, stack_config
 
 PROJECT = Path(__file__).resolve().parents[3]
 STACKS = ("dev", "staging", "prod")
 # The `rendered` fixture: the program rendered for a stack, once per stack per session.
 Render = Callable[[str], Rendered]
-
-
-@pytest.fixture(scope="session")
-def rendered() -> Callable[[str], Rendered]:
-    cache: dict[str, Rendered] = {}
-
-    def get(stack: str) -> Rendered:
-        if stack not in cache:
-            cache[stack] = render(PROJECT, stack)
-        return cache[stack]
-
-    return get
 
 
 def with_changes(stack: str, **sections: dict[str, Any] | str) -> dict[str, str]:

@@ -51,3 +51,13 @@ def test_irsa_roles_trust_one_service_account_each(rendered: Render) -> None:
         "s3:PutObject",
         "s3:DeleteObject",
     }
+
+
+def test_nothing_reaches_the_cluster_before_its_nodes_and_add_ons(rendered: Render) -> None:
+    graph = {node.ref: node for node in rendered("prod").graph}
+    provider = graph[("pulumi:providers:kubernetes", "eks")]
+    needs = set(provider.depends_on)
+    node_groups = {ref for ref in graph if ref[0] == "aws:eks/nodeGroup:NodeGroup"}
+    addons = {ref for ref in graph if ref[0] == "aws:eks/addon:Addon"}
+    assert len(node_groups) == 12 and len(addons) == 4
+    assert node_groups | addons <= needs

@@ -31,3 +31,14 @@ def test_driver_and_executors_read_secrets_through_env(rendered: Render) -> None
         for variable in ("KAFKA_PASSWORD", "CLICKHOUSE_PASSWORD", "REDIS_PASSWORD"):
             assert "secretKeyRef" in env[variable]["valueFrom"], (role, variable)
         assert env["KAFKA_USERNAME"]["value"] == "streaming"
+
+
+def test_the_job_waits_for_its_topics_users_schema_and_cache(rendered: Render) -> None:
+    graph = {node.ref: node for node in rendered("prod").graph}
+    job = graph[
+        ("kubernetes:sparkoperator.k8s.io/v1beta2:SparkApplication", "streaming-application")
+    ]
+    components = {name for kind, name in job.depends_on if kind.startswith("rtap:")}
+    assert {"kafka", "kafka-access", "clickhouse", "redis"} <= components
+    (app,) = of_kind(rendered("prod"), "SparkApplication")
+    assert app["metadata"]["annotations"]["pulumi.com/waitFor"].endswith("=RUNNING")

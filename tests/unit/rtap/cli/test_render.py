@@ -12,6 +12,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
+from infra.components import k8s
 from infra.components import kafka as kafka_component
 from rtap.cli import app
 from tests.unit.infra.conftest import PROJECT, STACKS
@@ -115,3 +116,15 @@ def test_two_renders_write_identical_files(tmp_path: Path) -> None:
     comparison = filecmp.dircmp(tmp_path / "first", tmp_path / "second")
     assert comparison.common_files and not comparison.diff_files
     assert not comparison.left_only and not comparison.right_only
+
+
+def test_a_dependency_pulumi_would_not_wait_for_fails_the_render(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.delitem(k8s.READY_WHEN, "KafkaUser")
+    result = _render("--stack", "dev", "--out", str(tmp_path))
+    assert result.exit_code == 1
+    output = " ".join(result.output.split())
+    assert "KafkaUser rtap/streaming: streaming-application (SparkApplication) depends on it" in (
+        output
+    )
