@@ -7,6 +7,8 @@ generated into a Secret and the operator reads them from there (k8s_secret_passw
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 import pulumi
@@ -49,6 +51,20 @@ def dsn(user: str, namespace: str) -> str:
     return f"http://{user}@{service_host(namespace)}:{HTTP_PORT}"
 
 
+def credentials_task_id(passwords: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    """The installation's taskID: it changes when a user's password does, and only then.
+
+    The operator reads `k8s_secret_password` Secrets only when it reconciles the
+    installation, so a rotated password alone would never reach the servers; a new taskID
+    is a change to the installation, which the operator reconciles. It is a digest of the
+    passwords, not a secret.
+    """
+    digest = pulumi.Output.all(*(passwords[user] for user in USERS)).apply(
+        lambda values: "credentials-" + hashlib.sha256("\0".join(values).encode()).hexdigest()[:16]
+    )
+    return pulumi.Output.unsecret(digest)
+
+
 class ClickHouse(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClickHouseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:clickhouse:ClickHouse", name, None, opts)
@@ -65,7 +81,7 @@ class ClickHouse(pulumi.ComponentResource):
             },
             self,
         )
-        self.credentials, _ = kube.generated_secret(
+        self.credentials, passwords = kube.generated_secret(
             CREDENTIALS, namespace, "clickhouse", USERS, self
         )
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator])
@@ -86,7 +102,7 @@ class ClickHouse(pulumi.ComponentResource):
             metadata=kube.metadata(
                 INSTALLATION, namespace, "clickhouse", kube.image_tag(s.server_image)
             ),
-            spec=self._installation_spec(),
+            spec={"taskID": credentials_task_id(passwords), **self._installation_spec()},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.operator, self.keeper, self.credentials]
             ),

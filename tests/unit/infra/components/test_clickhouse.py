@@ -2,8 +2,12 @@
 
 from __future__ import annotations
 
+import pytest
+
 from infra.components.k8s import ZONE_LABEL
-from tests.unit.infra.conftest import Render, of_kind
+from rtap.render import mocks
+from rtap.render.program import render
+from tests.unit.infra.conftest import PROJECT, Render, of_kind
 
 
 def test_clickhouse_replicas_of_a_shard_sit_in_distinct_zones(rendered: Render) -> None:
@@ -38,3 +42,18 @@ def test_the_migrations_job_stays_for_pulumi_to_find(rendered: Render) -> None:
         if j["metadata"]["name"] == "clickhouse-migrations"
     ]
     assert "ttlSecondsAfterFinished" not in job["spec"]
+
+
+def _task_id() -> str:
+    (chi,) = of_kind(render(PROJECT, "dev"), "ClickHouseInstallation")
+    return str(chi["spec"]["taskID"])
+
+
+def test_a_rotated_password_reaches_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
+    # The operator reads the users' Secret only when it reconciles the installation: a new
+    # password must change the installation, and nothing else may.
+    first, again = _task_id(), _task_id()
+    assert first == again and first.startswith("credentials-")
+    assert mocks.SECRET_MARKER not in first  # a digest, not the password
+    monkeypatch.setattr(mocks, "SECRET_MARKER", "rotated-")
+    assert _task_id() != first
