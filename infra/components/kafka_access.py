@@ -25,8 +25,16 @@ from workloads.kafka import (
 
 _STRIMZI = "kafka.strimzi.io/v1"
 CONNECT_GROUP = "rtap-connect"
-REGISTRY_TOPIC = "kafkasql-journal"
 REGISTRY = "schema-registry"
+# Apicurio Registry 3's KafkaSQL storage: the topics it creates and checks (journal,
+# snapshots, events) and the prefix of its consumer groups (each replica's is
+# `<prefix><uuid>`). Its configuration and the ACLs below both come from these.
+REGISTRY_TOPICS = {
+    "APICURIO_KAFKASQL_TOPIC": "kafkasql-journal",
+    "APICURIO_KAFKASQL_SNAPSHOTS_TOPIC": "kafkasql-snapshots",
+    "APICURIO_EVENTS_KAFKA_TOPIC": "registry-events",
+}
+REGISTRY_GROUP_PREFIX = "apicurio-"
 
 
 @dataclass(frozen=True)
@@ -99,12 +107,11 @@ class KafkaAccess(pulumi.ComponentResource):
                 _acl("topic", k.events_topic, ["Read", "Describe"]),
             ],
             REGISTRY: [
-                _acl(
-                    "topic",
-                    REGISTRY_TOPIC,
-                    ["Read", "Write", "Create", "Describe", "DescribeConfigs"],
+                *(
+                    _acl("topic", topic, ["Read", "Write", "Create", "Describe", "DescribeConfigs"])
+                    for topic in REGISTRY_TOPICS.values()
                 ),
-                _acl("group", REGISTRY, ["Read"], "prefix"),
+                _acl("group", REGISTRY_GROUP_PREFIX, ["Read", "Describe"], "prefix"),
             ],
         }
 
@@ -233,7 +240,8 @@ def _registry_env() -> list[kube.Json]:
     return [
         {"name": "APICURIO_STORAGE_KIND", "value": "kafkasql"},
         {"name": "APICURIO_KAFKASQL_BOOTSTRAP_SERVERS", "value": BOOTSTRAP_TLS},
-        {"name": "APICURIO_KAFKASQL_TOPIC", "value": REGISTRY_TOPIC},
+        *({"name": name, "value": topic} for name, topic in REGISTRY_TOPICS.items()),
+        {"name": "APICURIO_KAFKASQL_CONSUMER_GROUP_PREFIX", "value": REGISTRY_GROUP_PREFIX},
         {"name": "APICURIO_KAFKA_COMMON_SECURITY_PROTOCOL", "value": "SASL_SSL"},
         {"name": "APICURIO_KAFKA_COMMON_SASL_MECHANISM", "value": "SCRAM-SHA-512"},
         kube.secret_env("APICURIO_KAFKA_COMMON_SASL_JAAS_CONFIG", REGISTRY, "sasl.jaas.config"),

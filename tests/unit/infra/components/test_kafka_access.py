@@ -32,3 +32,45 @@ def test_kafka_users_get_only_what_their_workload_uses(rendered: Render) -> None
     (kafka,) = of_kind(rendered("prod"), "Kafka")
     (listener,) = kafka["spec"]["kafka"]["listeners"]
     assert listener["tls"] is True and listener["authentication"]["type"] == "scram-sha-512"
+
+
+def test_the_registry_may_use_every_topic_and_group_it_is_configured_with(
+    rendered: Render,
+) -> None:
+    # Apicurio 3's KafkaSQL storage creates and checks three topics and consumes in groups
+    # named <prefix><uuid>: what its Deployment configures, its KafkaUser must allow.
+    (registry,) = [
+        d
+        for d in of_kind(rendered("prod"), "Deployment")
+        if d["metadata"]["name"] == "schema-registry"
+    ]
+    env = {
+        e["name"]: e.get("value")
+        for e in registry["spec"]["template"]["spec"]["containers"][0]["env"]
+    }
+    topics = {
+        env[name]
+        for name in (
+            "APICURIO_KAFKASQL_TOPIC",
+            "APICURIO_KAFKASQL_SNAPSHOTS_TOPIC",
+            "APICURIO_EVENTS_KAFKA_TOPIC",
+        )
+    }
+    assert topics == {"kafkasql-journal", "kafkasql-snapshots", "registry-events"}
+    (user,) = [
+        u
+        for u in of_kind(rendered("prod"), "KafkaUser")
+        if u["metadata"]["name"] == "schema-registry"
+    ]
+    acls = user["spec"]["authorization"]["acls"]
+    for topic in topics:
+        (acl,) = [
+            a
+            for a in acls
+            if a["resource"] == {"type": "topic", "name": topic, "patternType": "literal"}
+        ]
+        assert {"Read", "Write", "Create", "Describe", "DescribeConfigs"} <= set(acl["operations"])
+    prefix = env["APICURIO_KAFKASQL_CONSUMER_GROUP_PREFIX"]
+    (group,) = [a for a in acls if a["resource"]["type"] == "group"]
+    assert group["resource"] == {"type": "group", "name": prefix, "patternType": "prefix"}
+    assert "Read" in group["operations"]
