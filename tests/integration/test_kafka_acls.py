@@ -1,0 +1,273 @@
+"""The Kafka ACLs the Pulumi program declares are the ones the workloads need: each
+workload, run for real against a broker that enforces ACLs, under its own SCRAM user and
+exactly the ACLs of its KafkaUser in the rendered dev stack.
+
+The broker runs Kafka's StandardAuthorizer, as Strimzi's `authorization: simple` does.
+Remove any one of a workload's ACLs and that workload fails (the last tests).
+"""
+
+from __future__ import annotations
+
+import itertools
+import threading
+import time
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+import pytest
+from confluent_kafka import KafkaException
+from confluent_kafka.admin import (
+    AclBinding,
+    AclBindingFilter,
+    AclOperation,
+    AclPermissionType,
+    AdminClient,
+    NewTopic,
+    ResourcePatternType,
+    ResourceType,
+)
+from pyspark.sql import SparkSession
+
+from core.stack_config import find_project_dir
+from rtap.render.program import Rendered, render
+from tests.integration.secure_kafka import SecureBroker, secure_broker
+from workloads.cluster_env import kafka_security, spark_kafka_options
+from workloads.events.model import EventLimits
+from workloads.kafka import client_config
+from workloads.producer.ground_truth import GroundTruth
+from workloads.producer.producer import EventProducer
+from workloads.producer.settings import ProducerSettings
+from workloads.streaming.assembly import start_dead_letters
+from workloads.streaming.dead_letters import DeadLetter, count_dead_letters
+from workloads.streaming.job import StreamingJob
+from workloads.streaming.metrics import BatchRecord, PipelineMetrics
+from workloads.streaming.settings import StreamingSettings
+from workloads.streaming.spark_session import JobEnvironment
+
+_SOURCE_OFFSETS = itertools.count(int(time.time() * 1_000_000))
+_RESOURCES = {
+    "topic": ResourceType.TOPIC,
+    "group": ResourceType.GROUP,
+    "cluster": ResourceType.BROKER,
+    "transactionalId": ResourceType.TRANSACTIONAL_ID,
+}
+_PATTERNS = {"literal": ResourcePatternType.LITERAL, "prefix": ResourcePatternType.PREFIXED}
+_OPERATIONS = {
+    "Read": AclOperation.READ,
+    "Write": AclOperation.WRITE,
+    "Create": AclOperation.CREATE,
+    "Describe": AclOperation.DESCRIBE,
+    "DescribeConfigs": AclOperation.DESCRIBE_CONFIGS,
+    "IdempotentWrite": AclOperation.IDEMPOTENT_WRITE,
+}
+
+
+@dataclass(frozen=True)
+class Cluster:
+    broker: SecureBroker
+    rendered: Rendered
+    passwords: dict[str, str]
+
+    def security(self, user: str) -> dict[str, Any]:
+        return kafka_security(self.broker.environ(user, self.passwords[user]))
+
+    @property
+    def admin(self) -> AdminClient:
+        return AdminClient(client_config(self.broker.internal))
+
+
+def declared_acls(rendered: Rendered) -> list[AclBinding]:
+    """Every ACL of every KafkaUser the program declares, as the broker stores them."""
+    bindings = []
+    for user in (m for m in rendered.manifests if m["kind"] == "KafkaUser"):
+        principal = f"User:{user['metadata']['name']}"
+        for acl in user["spec"]["authorization"]["acls"]:
+            resource = acl["resource"]
+            for operation in acl["operations"]:
+                bindings.append(
+                    AclBinding(
+                        _RESOURCES[resource["type"]],
+                        resource["name"],
+                        _PATTERNS[resource.get("patternType", "literal")],
+                        principal,
+                        acl.get("host", "*"),
+                        _OPERATIONS[operation],
+                        AclPermissionType.ALLOW,
+                    )
+                )
+    return bindings
+
+
+def _create_topics(admin: AdminClient, rendered: Rendered) -> None:
+    topics = [
+        NewTopic(
+            m["spec"]["topicName"],
+            num_partitions=m["spec"]["partitions"],
+            replication_factor=1,
+            config={
+                k: str(v) for k, v in m["spec"]["config"].items() if k != "min.insync.replicas"
+            },
+        )
+        for m in rendered.manifests
+        if m["kind"] == "KafkaTopic"
+    ]
+    for future in admin.create_topics(topics).values():
+        future.result(30)
+
+
+@pytest.fixture(scope="module")
+def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
+    rendered = render(find_project_dir(), "dev")
+    names = [m["metadata"]["name"] for m in rendered.manifests if m["kind"] == "KafkaUser"]
+    passwords = {name: uuid.uuid4().hex for name in names}
+    with secure_broker(tmp_path_factory.mktemp("acl-kafka"), passwords, acls=True) as broker:
+        admin = AdminClient(client_config(broker.internal))
+        _create_topics(admin, rendered)
+        for future in admin.create_acls(declared_acls(rendered)).values():
+            future.result(30)
+        yield Cluster(broker, rendered, passwords)
+
+
+@pytest.fixture
+def without(cluster: Cluster) -> Iterator[list[AclBinding]]:
+    """ACLs a test takes away; they are put back after it."""
+    removed: list[AclBinding] = []
+    yield removed
+    if removed:
+        admin = cluster.admin  # held until the futures resolve: they die with the client
+        for future in admin.create_acls(removed).values():
+            future.result(30)
+
+
+def _take_away(cluster: Cluster, removed: list[AclBinding], user: str, resource: str) -> None:
+    """Delete every ACL of `user` on the resource named `resource`."""
+    doomed = [
+        acl
+        for acl in declared_acls(cluster.rendered)
+        if acl.principal == f"User:{user}" and acl.name == resource
+    ]
+    assert doomed, f"no declared ACL of {user} on {resource}"
+    filters = [
+        AclBindingFilter(
+            a.restype, a.name, a.resource_pattern_type, a.principal, a.host, a.operation,
+            a.permission_type,
+        )
+        for a in doomed
+    ]  # fmt: skip
+    admin = cluster.admin
+    for future in admin.delete_acls(filters).values():
+        future.result(30)
+    removed += doomed
+
+
+def _produce(cluster: Cluster, tmp: Any, events: int = 300) -> int:
+    """The producer workload sends `events` under its own user; returns how many Kafka
+    acknowledged."""
+    kafka = cluster.rendered.settings.kafka
+    producer = EventProducer(
+        settings=ProducerSettings(rate_per_second=5_000, seed=7),
+        limits=EventLimits(),
+        bootstrap=cluster.broker.secure,
+        topic=kafka.events_topic,
+        truth=GroundTruth(tmp),
+        extra_config={**cluster.security("producer"), "message.timeout.ms": 15_000},
+    )
+    stats = producer.run(30, threading.Event(), limit=events)
+    return stats.acked
+
+
+def _dead_letters(cluster: Cluster) -> int:
+    """The streaming job's transactional dead-letter writer, under the job's user: fence,
+    read its progress, write two letters; returns how many letters the topic holds (read
+    by the test itself: the job only writes there)."""
+    kafka = cluster.rendered.settings.kafka
+    security = cluster.security("streaming")
+    writer = start_dead_letters(cluster.broker.secure, kafka, security)
+    # Offsets above every earlier test's: the writer skips letters it has written before.
+    letters = [
+        DeadLetter(kafka.events_topic, 0, next(_SOURCE_OFFSETS), 0, None, b"{", "not_json", "t")
+        for _ in range(2)
+    ]
+    try:
+        writer.write(letters)
+    finally:
+        writer.close()
+    return count_dead_letters(cluster.broker.internal, kafka.dead_letter_topic).total
+
+
+def _never_written(*_: Any) -> BatchRecord:
+    raise AssertionError("the probe reads the job's source; it runs none of its queries")
+
+
+def test_the_producer_sends_under_its_acls(cluster: Cluster, tmp_path: Any) -> None:
+    assert _produce(cluster, tmp_path) == 300
+
+
+def test_the_dead_letter_writer_works_under_the_jobs_acls(cluster: Cluster) -> None:
+    assert _dead_letters(cluster) >= 2
+
+
+def test_the_jobs_kafka_source_reads_under_its_acls(cluster: Cluster, tmp_path: Any) -> None:
+    assert _produce(cluster, tmp_path / "truth", events=50) == 50
+    kafka = cluster.rendered.settings.kafka
+    connector = find_project_dir() / ".rtap" / "jars" / "spark"
+    spark = (
+        SparkSession.builder.master("local[1]")
+        .appName("rtap-acl-test")
+        .config("spark.jars", ",".join(str(j) for j in sorted(connector.glob("*.jar"))))
+        .config("spark.ui.enabled", "false")
+        .getOrCreate()
+    )
+    env = JobEnvironment(
+        bootstrap=cluster.broker.secure,
+        topic=kafka.events_topic,
+        checkpoint_root=str(tmp_path / "checkpoints"),
+        session_input=str(tmp_path / "staged"),
+        kafka_options=spark_kafka_options(
+            cluster.broker.environ("streaming", cluster.passwords["streaming"])
+        ),
+    )
+    job = StreamingJob(
+        spark, settings=StreamingSettings(), limits=EventLimits(), env=env,
+        writers={"ingest": _never_written}, metrics=PipelineMetrics(),
+    )  # fmt: skip
+    try:
+        # The job's own Kafka source (its group prefix, options and login), read to the end.
+        query = (
+            job._source()
+            .writeStream.format("memory")
+            .queryName("acl_probe")
+            .option("checkpointLocation", str(tmp_path / "probe"))
+            .trigger(availableNow=True)
+            .start()
+        )
+        query.awaitTermination(120)
+        assert query.exception() is None, query.exception()
+        assert spark.sql("SELECT count(*) FROM acl_probe").collect()[0][0] >= 50
+    finally:
+        spark.stop()
+
+
+# (workload, its user, the resource whose ACLs are taken away)
+MISSING_ACLS = [
+    ("producer", "producer", "events"),
+    ("dead letters", "streaming", "events.dlq"),
+    ("dead letters", "streaming", "events.dlq.progress"),
+    ("dead letters", "streaming", "rtap-dead-letters-events"),
+    ("dead letters", "streaming", "rtap-reader-"),
+]
+
+
+@pytest.mark.parametrize("case", MISSING_ACLS, ids=lambda case: f"{case[1]}-{case[2]}")
+def test_without_any_one_of_its_acls_a_workload_fails(
+    cluster: Cluster, without: list[AclBinding], tmp_path: Any, case: tuple[str, str, str]
+) -> None:
+    workload, user, resource = case
+    _take_away(cluster, without, user, resource)
+    if workload == "producer":
+        assert _produce(cluster, tmp_path, events=20) == 0
+    else:
+        with pytest.raises((KafkaException, TimeoutError)):
+            _dead_letters(cluster)
