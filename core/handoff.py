@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import os
 import threading
+from collections.abc import Mapping
 from pathlib import Path
 from typing import TypeVar
 
@@ -26,6 +27,18 @@ def write_settings_file(settings: BaseModel, path: Path) -> Path:
     temporary.write_text(settings.model_dump_json(by_alias=True))
     os.replace(temporary, path)
     return path
+
+
+def handed_over(model: type[M], environ: Mapping[str, str] = os.environ) -> M:
+    """The settings this process was started with, from the file $RTAP_SETTINGS_FILE names."""
+    path = environ.get(SETTINGS_FILE_VARIABLE)
+    if not path:
+        raise SettingsError(
+            f"{SETTINGS_FILE_VARIABLE} is not set: it names the settings file this process "
+            "runs with (rtap sets it for the processes it starts, the Pulumi program for "
+            "containers)"
+        )
+    return read_settings_file(model, Path(path))
 
 
 def read_settings_file(model: type[M], path: Path) -> M:

@@ -18,6 +18,7 @@ the key and where the value came from.
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 from collections.abc import Callable, Mapping
@@ -109,14 +110,36 @@ def load_stack(
     if not path.is_file():
         raise SettingsError(f"no stack file {path}: is '{stack}' a stack name?")
     values = _stack_values(path)
+    in_file = copy.deepcopy(values)
     environ = os.environ if environ is None else environ
     overridden = _apply_env_overrides(values, environ, section_keys(model))
 
     def where(dotted: str) -> str:
-        source = overridden.get(".".join(dotted.split(".")[:2]))
-        return f"set by environment variable {source}" if source else f"in {path}"
+        return _source(dotted, in_file, overridden, path)
 
     return validated(model, values, project_dir, where)
+
+
+def _source(
+    dotted: str, in_file: Mapping[str, Any], overridden: Mapping[str, str], path: Path
+) -> str:
+    """Where the value at `dotted` (`section.key…`, or a section, or "" for the whole
+    stack) came from: an environment variable, the stack file, or a default."""
+    exact = overridden.get(".".join(dotted.split(".")[:2]))
+    if exact:
+        return f"set by environment variable {exact}"
+    # A rule across keys (a section's or the stack's) may come from any key under it.
+    within = sorted(v for k, v in overridden.items() if not dotted or k.startswith(f"{dotted}."))
+    if within:
+        return f"in {path} with environment variable {', '.join(within)}"
+    node: Any = in_file
+    for part in dotted.split(".") if dotted else []:
+        if not isinstance(node, Mapping) or part not in node:
+            return (
+                f"from its default in {PROJECT_FILE} or the settings (the stack file leaves it out)"
+            )
+        node = node[part]
+    return f"in {path}"
 
 
 def _stack_values(path: Path) -> dict[str, Any]:

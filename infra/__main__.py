@@ -70,6 +70,7 @@ spark = Spark(
         image=settings.images.streaming,
         checkpoint_uri=cluster.checkpoint_uri,
         redis_sentinels=redis.sentinels,
+        clickhouse_credentials=clickhouse.credentials_version,
         role_arn=cluster.spark_role_arn,
         # The topics, the job's Kafka user and its Secret, the schema, and Redis: each
         # awaited until ready, not only created.
@@ -85,6 +86,7 @@ serving = Serving(
         image=settings.images.serving,
         ingress_class=settings.cluster.ingress_class,
         redis_sentinels=redis.sentinels,
+        clickhouse_credentials=clickhouse.credentials_version,
         depends_on=[clickhouse, redis],
     ),
     in_namespace,

@@ -37,6 +37,12 @@ class MeasuredRun:
     directory: Path
     summary: dict[str, Any]
     passed: bool
+
+
+@dataclass(frozen=True)
+class Breakdown:
+    """Where the last measured run's time went, per batch and per stage."""
+
     timeline: list[dict[str, Any]]
     stage_seconds: dict[str, float]
 
@@ -49,6 +55,10 @@ class PlatformUnderLoad(Protocol):
 
     def measure(self, rate: int, seconds: float) -> MeasuredRun | None:
         """Produce at `rate` for `seconds`, drain and verify; None when stopped early."""
+
+    def breakdown(self) -> Breakdown:
+        """The last measured run's timeline and stage times (asked for once its CPU and
+        wall time are taken, so that asking is not counted)."""
 
     def process_groups(self) -> Mapping[str, Iterable[psutil.Process]]:
         """The platform's live processes, by component."""
@@ -70,6 +80,7 @@ class IngestMeasurement:
     run: MeasuredRun
     cpu_seconds: dict[str, float]
     wall_seconds: float
+    breakdown: Breakdown
 
 
 class CpuSampler:
@@ -114,24 +125,27 @@ def measure_ingest(
     run = platform.measure(request.rate, request.duration_s)
     if run is None:
         return None
-    return IngestMeasurement(run, cpu.used_since_start(), time.time() - started)
+    cpu_seconds, wall_seconds = cpu.used_since_start(), time.time() - started
+    return IngestMeasurement(run, cpu_seconds, wall_seconds, platform.breakdown())
 
 
 def report_ingest(measurement: IngestMeasurement, request: IngestRequest, console: Console) -> int:
     """Print where the time went, write the JSON and the plot into the run's folder (and
     `--json`), record the figures when asked; the exit code (1 if verification failed)."""
-    run = measurement.run
-    _print_breakdown(console, measurement.cpu_seconds, measurement.wall_seconds, run.stage_seconds)
-    plot = plot_ingest(run.timeline, request.rate, request.freshness_target_s, run.directory)
+    run, breakdown = measurement.run, measurement.breakdown
+    _print_breakdown(
+        console, measurement.cpu_seconds, measurement.wall_seconds, breakdown.stage_seconds
+    )
+    plot = plot_ingest(breakdown.timeline, request.rate, request.freshness_target_s, run.directory)
     document = {
         **run.summary,
         "offered_eps": request.rate,
         "warmup_seconds": request.warmup_s,
         "cpu_seconds": measurement.cpu_seconds,
         "wall_seconds": measurement.wall_seconds,
-        "stage_seconds": run.stage_seconds,
+        "stage_seconds": breakdown.stage_seconds,
         "plot": str(plot),
-        "timeline": run.timeline,
+        "timeline": breakdown.timeline,
     }
     written = write_json(run.directory / "bench-ingest.json", document)
     console.print(f"figures: {written}\nplot: {plot}")

@@ -14,10 +14,9 @@ Kubernetes Secrets through secretKeyRef, never from the image or a ConfigMap.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Any
 
-from core.handoff import SETTINGS_FILE_VARIABLE, read_settings_file
+from core.handoff import handed_over
 from workloads.redis_client import sentinel_url
 from workloads.settings import WorkloadSettings
 
@@ -35,7 +34,7 @@ def required(environ: Mapping[str, str], name: str) -> str:
 
 def mounted_settings(environ: Mapping[str, str]) -> WorkloadSettings:
     """The stack's settings, from the file the Pulumi program mounts ($RTAP_SETTINGS_FILE)."""
-    return read_settings_file(WorkloadSettings, Path(required(environ, SETTINGS_FILE_VARIABLE)))
+    return handed_over(WorkloadSettings, environ)
 
 
 def kafka_security(environ: Mapping[str, str]) -> dict[str, Any]:

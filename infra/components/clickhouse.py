@@ -51,13 +51,15 @@ def dsn(user: str, namespace: str) -> str:
     return f"http://{user}@{service_host(namespace)}:{HTTP_PORT}"
 
 
-def credentials_task_id(passwords: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
-    """The installation's taskID: it changes when a user's password does, and only then.
+def credentials_version(passwords: Mapping[str, pulumi.Output[str]]) -> pulumi.Output[str]:
+    """A name of the users' passwords as they are now: it changes when one does, and only
+    then. A digest, not a secret.
 
     The operator reads `k8s_secret_password` Secrets only when it reconciles the
-    installation, so a rotated password alone would never reach the servers; a new taskID
-    is a change to the installation, which the operator reconciles. It is a digest of the
-    passwords, not a secret.
+    installation, and clients read theirs only when their pods start: a rotated password
+    alone would reach neither. The installation carries this version as its taskID (a new
+    one is a change the operator reconciles), and every client's pod template as the
+    annotation kube.CLICKHOUSE_CREDENTIALS (a new one rolls the pods).
     """
     digest = pulumi.Output.all(*(passwords[user] for user in USERS)).apply(
         lambda values: "credentials-" + hashlib.sha256("\0".join(values).encode()).hexdigest()[:16]
@@ -84,6 +86,7 @@ class ClickHouse(pulumi.ComponentResource):
         self.credentials, passwords = kube.generated_secret(
             CREDENTIALS, namespace, "clickhouse", USERS, self
         )
+        self.credentials_version = credentials_version(passwords)
         after_operator = pulumi.ResourceOptions(parent=self, depends_on=[self.operator])
         self.keeper = kube.custom_resource(
             "clickhouse-keeper",
@@ -102,7 +105,7 @@ class ClickHouse(pulumi.ComponentResource):
             metadata=kube.metadata(
                 INSTALLATION, namespace, "clickhouse", kube.image_tag(s.server_image)
             ),
-            spec={"taskID": credentials_task_id(passwords), **self._installation_spec()},
+            spec={"taskID": self.credentials_version, **self._installation_spec()},
             opts=pulumi.ResourceOptions(
                 parent=self, depends_on=[self.operator, self.keeper, self.credentials]
             ),
@@ -222,7 +225,10 @@ class ClickHouse(pulumi.ComponentResource):
                 # to `pulumi refresh`, and its record of the last migration goes with it.
                 "backoffLimit": 6,
                 "template": {
-                    "metadata": {"labels": kube.labels(name, "clickhouse-migrations")},
+                    "metadata": {
+                        "labels": kube.labels(name, "clickhouse-migrations"),
+                        "annotations": {kube.CLICKHOUSE_CREDENTIALS: self.credentials_version},
+                    },
                     "spec": {
                         "restartPolicy": "OnFailure",
                         "containers": [

@@ -36,6 +36,9 @@ READY_WHEN: dict[str, str] = {
 }
 # A first Kafka or ClickHouse roll-out on new nodes outlasts the default of 10 minutes.
 READY_TIMEOUT_S = 1800
+# On the pod template of every ClickHouse client: the version of the users' passwords
+# (clickhouse.credentials_version), so that rotating one rolls the pods that read it.
+CLICKHOUSE_CREDENTIALS = "rtap.dev/clickhouse-credentials"
 # Every workload reads the stack's settings from this ConfigMap, mounted as a file.
 SETTINGS_CONFIG_MAP = "rtap-settings"
 SETTINGS_DIR = "/etc/rtap/settings"

@@ -38,6 +38,8 @@ class ServingArgs:
     image: str
     ingress_class: str
     redis_sentinels: str
+    # The ClickHouse users' passwords as they are now (clickhouse.credentials_version).
+    clickhouse_credentials: pulumi.Input[str]
     depends_on: list[pulumi.Resource]
 
 
@@ -120,7 +122,10 @@ class Serving(pulumi.ComponentResource):
                 "rollingUpdate": {"maxUnavailable": 0, "maxSurge": 1},
             },
             "template": {
-                "metadata": {"labels": kube.labels(NAME, "api", kube.image_tag(args.image))},
+                "metadata": {
+                    "labels": kube.labels(NAME, "api", kube.image_tag(args.image)),
+                    "annotations": {kube.CLICKHOUSE_CREDENTIALS: args.clickhouse_credentials},
+                },
                 "spec": {
                     "containers": [self._container()],
                     "volumes": [

@@ -40,6 +40,9 @@ class SparkArgs:
     image: str
     checkpoint_uri: pulumi.Input[str]
     redis_sentinels: str
+    # The ClickHouse users' passwords as they are now (clickhouse.credentials_version): a
+    # new value changes the application, which the operator then restarts.
+    clickhouse_credentials: pulumi.Input[str]
     # eks mode: the IRSA role the job's service account assumes (None elsewhere).
     role_arn: pulumi.Input[str] | None
     depends_on: list[pulumi.Resource]
@@ -91,6 +94,7 @@ class Spark(pulumi.ComponentResource):
         pod_labels = kube.labels(APPLICATION, "streaming", s.spark_version)
         return {
             "labels": pod_labels,
+            "annotations": {kube.CLICKHOUSE_CREDENTIALS: self._args.clickhouse_credentials},
             "serviceAccount": SERVICE_ACCOUNT,
             "tolerations": kube.role_tolerations("spark"),
             "nodeSelector": kube.role_node_selector(self._args.placement, "spark"),
@@ -149,7 +153,7 @@ class Spark(pulumi.ComponentResource):
                 # Not spark.driver.extraJavaOptions: with exposeDriverMetrics the operator
                 # passes its javaagent as a later extraJavaOptions, which would replace
                 # it; javaOptions is what the operator appends its agent to.
-                # -Xss8m: query.stop() overflowed the default thread stack (FACTS.md).
+                # -Xss8m: query.stop() once overflowed the stream thread's default stack.
                 "javaOptions": "-Xss8m",
                 "cores": s.driver.cores,
                 "coreLimit": str(s.driver.cores),

@@ -46,9 +46,10 @@ def graph_recorder(nodes: list[Node]) -> pulumi.ResourceTransformation:
         depends_on = args.opts.depends_on if args.opts else None
         if isinstance(depends_on, pulumi.Resource):
             depends_on = [depends_on]
+        # An Output of resources cannot be seen here; the program passes plain lists.
         targets = (
             [d for d in depends_on if isinstance(d, pulumi.Resource)]
-            if isinstance(depends_on, list)
+            if isinstance(depends_on, list | tuple)
             else []
         )
         parent = args.opts.parent if args.opts else None

@@ -52,12 +52,12 @@ def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess
         "RTAP_STREAMING__SESSION_TRIGGER_INTERVAL_MS": "2000",
     }
     settings = load_stack(StackSettings, "local", find_project_dir(), environ=overrides)
-    local = LocalProcesses(settings, find_project_dir())
-    local.start(lambda step: log.info("starting: %s", step))
+    processes = LocalProcesses(settings, find_project_dir())
+    processes.start(lambda step: log.info("starting: %s", step))
     try:
-        yield local
+        yield processes
     finally:
-        local.stop()
+        processes.stop()
 
 
 @pytest.fixture(scope="session")

@@ -3,7 +3,9 @@ workload, run for real against a broker that enforces ACLs, under its own SCRAM 
 exactly the ACLs of its KafkaUser in the rendered dev stack.
 
 The broker runs Kafka's StandardAuthorizer, as Strimzi's `authorization: simple` does.
-Remove any one of a workload's ACLs and that workload fails (the last tests).
+Take away any one ACL a tested path uses and that path fails (the last tests): the
+producer's on the events topic, the job's source's on it, and each of the dead-letter
+writer's (its topic, its progress topic, its transactional id, its reader group).
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from confluent_kafka.admin import (
     ResourcePatternType,
     ResourceType,
 )
+from pyspark.errors import StreamingQueryException
 from pyspark.sql import SparkSession
 
 from core.stack_config import find_project_dir
@@ -206,11 +209,14 @@ def test_the_producer_sends_under_its_acls(cluster: Cluster, tmp_path: Any) -> N
 
 
 def test_the_dead_letter_writer_works_under_the_jobs_acls(cluster: Cluster) -> None:
-    assert _dead_letters(cluster) >= 2
+    dead_letter_topic = cluster.rendered.settings.kafka.dead_letter_topic
+    before = count_dead_letters(cluster.broker.internal, dead_letter_topic).total
+    assert _dead_letters(cluster) == before + 2
 
 
-def test_the_jobs_kafka_source_reads_under_its_acls(cluster: Cluster, tmp_path: Any) -> None:
-    assert _produce(cluster, tmp_path / "truth", events=50) == 50
+def _read_with_the_jobs_source(cluster: Cluster, tmp_path: Any) -> int:
+    """The streaming job's own Kafka source (its group prefix, options and login), read to
+    the end of the events topic; returns the rows read, or raises what the query raised."""
     kafka = cluster.rendered.settings.kafka
     connector = find_project_dir() / ".rtap" / "jars" / "spark"
     spark = (
@@ -234,7 +240,6 @@ def test_the_jobs_kafka_source_reads_under_its_acls(cluster: Cluster, tmp_path: 
         writers={"ingest": _never_written}, metrics=PipelineMetrics(),
     )  # fmt: skip
     try:
-        # The job's own Kafka source (its group prefix, options and login), read to the end.
         query = (
             job._source()
             .writeStream.format("memory")
@@ -243,16 +248,24 @@ def test_the_jobs_kafka_source_reads_under_its_acls(cluster: Cluster, tmp_path: 
             .trigger(availableNow=True)
             .start()
         )
-        query.awaitTermination(120)
-        assert query.exception() is None, query.exception()
-        assert spark.sql("SELECT count(*) FROM acl_probe").collect()[0][0] >= 50
+        try:
+            query.awaitTermination(120)
+        except StreamingQueryException as failure:
+            raise RuntimeError(str(failure)) from None
+        return int(spark.sql("SELECT count(*) FROM acl_probe").collect()[0][0])
     finally:
         spark.stop()
+
+
+def test_the_jobs_kafka_source_reads_under_its_acls(cluster: Cluster, tmp_path: Any) -> None:
+    assert _produce(cluster, tmp_path / "truth", events=50) == 50
+    assert _read_with_the_jobs_source(cluster, tmp_path) >= 50
 
 
 # (workload, its user, the resource whose ACLs are taken away)
 MISSING_ACLS = [
     ("producer", "producer", "events"),
+    ("job source", "streaming", "events"),
     ("dead letters", "streaming", "events.dlq"),
     ("dead letters", "streaming", "events.dlq.progress"),
     ("dead letters", "streaming", "rtap-dead-letters-events"),
@@ -268,6 +281,9 @@ def test_without_any_one_of_its_acls_a_workload_fails(
     _take_away(cluster, without, user, resource)
     if workload == "producer":
         assert _produce(cluster, tmp_path, events=20) == 0
+    elif workload == "job source":
+        with pytest.raises(RuntimeError, match=r"TopicAuthorizationException"):
+            _read_with_the_jobs_source(cluster, tmp_path)
     else:
         with pytest.raises((KafkaException, TimeoutError)):
             _dead_letters(cluster)

@@ -78,7 +78,8 @@ def _streaming_conf(settings: StreamingSettings, cores: int) -> dict[str, str]:
 def create_spark_session(settings: StreamingSettings, env: JobEnvironment) -> SparkSession:
     """Local mode on this machine's cores (the embedded platform)."""
     cores = os.cpu_count() or 2
-    java_options = ["-Xss8m"]  # query.stop() overflowed the default stack (FACTS.md)
+    # query.stop() once overflowed the default stack of the stream thread.
+    java_options = ["-Xss8m"]
     if env.log_config is not None and env.log_file is not None:
         java_options += [
             f"-Dlog4j2.configurationFile=file:{env.log_config}",

@@ -21,8 +21,9 @@ import structlog
 import uvicorn
 from pyspark.sql import SparkSession
 
-from core.handoff import SETTINGS_FILE_VARIABLE, read_settings_file
+from core.handoff import handed_over
 from core.logs import configure_logging
+from core.settings import SettingsError
 from core.stack_config import find_project_dir
 from rtap.local.paths import RunPaths
 from rtap.local.platform.control import control_router
@@ -236,7 +237,11 @@ class Platform:
 def main() -> None:
     configure_logging()
     project_dir = find_project_dir()
-    settings = read_settings_file(WorkloadSettings, Path(os.environ[SETTINGS_FILE_VARIABLE]))
+    try:
+        settings = handed_over(WorkloadSettings)
+    except SettingsError as error:
+        log.error("cannot start the platform", error=str(error))
+        raise SystemExit(2) from None
     paths = RunPaths.of(settings, project_dir)
     secrets = LocalSecrets.load_or_create(paths.secrets_file)
     platform = Platform(settings, paths, secrets)

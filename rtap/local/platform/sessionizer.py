@@ -22,8 +22,9 @@ from pathlib import Path
 import structlog
 from pyspark.sql import SparkSession
 
-from core.handoff import SETTINGS_FILE_VARIABLE, read_settings_file
+from core.handoff import handed_over
 from core.logs import configure_logging
+from core.settings import SettingsError
 from rtap.local.paths import RunPaths
 from rtap.local.prerequisites import jars
 from rtap.local.priority import lower_own_priority
@@ -73,7 +74,11 @@ def start_sessions_job(
 
 def main() -> None:
     configure_logging()
-    settings = read_settings_file(WorkloadSettings, Path(os.environ[SETTINGS_FILE_VARIABLE]))
+    try:
+        settings = handed_over(WorkloadSettings)
+    except SettingsError as error:
+        log.error("cannot start the sessionizer", error=str(error))
+        raise SystemExit(2) from None
     paths = RunPaths.of(settings, Path(os.environ["RTAP_PROJECT_DIR"]))
     # First, so that the JVM and every thread it starts inherit the priority.
     lower_own_priority(settings.local.sessions_niceness)

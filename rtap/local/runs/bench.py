@@ -10,6 +10,7 @@ import psutil
 from rich.console import Console
 
 from loadtests.ingest import (
+    Breakdown,
     IngestRequest,
     MeasuredRun,
     measure_ingest,
@@ -41,6 +42,7 @@ class LocalPlatformUnderLoad:
         self._running = running
         self._console = console
         self._stop = stop
+        self._last: PipelineRun | None = None
 
     def warm_up(self, rate: int, seconds: float) -> None:
         running = self._running
@@ -55,14 +57,13 @@ class LocalPlatformUnderLoad:
         run = run_pipeline(self._processes, self._running, self._console, request, self._stop)
         if run is None or run.summary is None:
             return None
-        return MeasuredRun(
-            run_id=run.run_id,
-            directory=run.directory,
-            summary=run.summary.to_dict(),
-            passed=run.summary.passed,
-            timeline=run.timeline(),
-            stage_seconds=run.stage_seconds(),
-        )
+        self._last = run
+        return MeasuredRun(run.run_id, run.directory, run.summary.to_dict(), run.summary.passed)
+
+    def breakdown(self) -> Breakdown:
+        if self._last is None:
+            raise RuntimeError("measure() first")
+        return Breakdown(self._last.timeline(), self._last.stage_seconds())
 
     def process_groups(self) -> Mapping[str, Iterable[psutil.Process]]:
         return {name: self._processes.registry.members(name) for name in COMPONENTS}

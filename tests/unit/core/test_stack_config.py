@@ -101,3 +101,25 @@ def test_a_deployment_section_the_stack_leaves_out_comes_from_pulumi_yaml() -> N
     settings = load_stack(StackSettings, "local", PROJECT, environ={})
     assert settings.cluster.mode == "eks"
     assert settings.kafka_cluster.operator_chart_version
+
+
+def test_a_rule_broken_by_an_environment_variable_names_the_variable() -> None:
+    # The local stack has one replica; the rule across the section's keys names the cause.
+    with pytest.raises(SettingsError) as caught:
+        load_stack(
+            StackSettings, "local", PROJECT, environ={"RTAP_KAFKA__MIN_INSYNC_REPLICAS": "2"}
+        )
+    (problem,) = caught.value.problems
+    assert "minInsyncReplicas (2) cannot exceed replicationFactor (1)" in problem
+    assert problem.endswith("with environment variable RTAP_KAFKA__MIN_INSYNC_REPLICAS")
+
+
+def test_a_bad_default_is_not_blamed_on_the_stack_file(tmp_path: Path) -> None:
+    project = _stack(tmp_path, "config:\n  rtap:environment: t\n")
+    pulumi_yaml = (project / "Pulumi.yaml").read_text().replace("region: us-east-1", "region: 5")
+    (project / "Pulumi.yaml").write_text(pulumi_yaml)
+    with pytest.raises(SettingsError) as caught:
+        load_stack(StackSettings, "t", project, environ={})
+    (problem,) = caught.value.problems
+    assert problem.startswith("rtap:network.region:")
+    assert "from its default in Pulumi.yaml" in problem

@@ -11,10 +11,12 @@ from rich.console import Console
 
 from loadtests.history import HISTORY_FILE
 from loadtests.ingest import (
+    Breakdown,
     IngestMeasurement,
     IngestRequest,
     MeasuredRun,
     ingest_row,
+    measure_ingest,
     report_ingest,
 )
 
@@ -46,8 +48,9 @@ def _request(project: Path, *, record: bool, json_path: Path | None = None) -> I
 
 
 def _measurement(run_dir: Path, summary: dict[str, Any], passed: bool = True) -> IngestMeasurement:
-    run = MeasuredRun("r1", run_dir, summary, passed, TIMELINE, {"collect": 24.4})
-    return IngestMeasurement(run, {"platform: python": 26.9}, 60.0)
+    run = MeasuredRun("r1", run_dir, summary, passed)
+    breakdown = Breakdown(TIMELINE, {"collect": 24.4})
+    return IngestMeasurement(run, {"platform: python": 26.9}, 60.0, breakdown)
 
 
 def test_a_row_carries_the_headline_figures() -> None:
@@ -96,3 +99,40 @@ def test_a_recorded_run_appends_one_row_to_the_history(tmp_path: Path) -> None:
 def test_a_failed_verification_is_the_exit_code(tmp_path: Path) -> None:
     failed = _measurement(tmp_path / "run", {**SUMMARY, "verdict": "fail"}, passed=False)
     assert report_ingest(failed, _request(tmp_path, record=False), Console(file=None)) == 1
+
+
+class RecordingPlatform:
+    """A platform under load that records what the benchmark asks of it, in order."""
+
+    def __init__(self, run_dir: Path) -> None:
+        self.calls: list[str] = []
+        self._run_dir = run_dir
+
+    def warm_up(self, rate: int, seconds: float) -> None:
+        self.calls.append(f"warm up {rate}/s {seconds:.0f} s")
+
+    def measure(self, rate: int, seconds: float) -> MeasuredRun | None:
+        self.calls.append(f"measure {rate}/s {seconds:.0f} s")
+        return MeasuredRun("r1", self._run_dir, SUMMARY, True)
+
+    def process_groups(self) -> dict[str, list[Any]]:
+        self.calls.append("sample CPU")
+        return {}
+
+    def breakdown(self) -> Breakdown:
+        self.calls.append("breakdown")
+        return Breakdown(TIMELINE, {})
+
+
+def test_cpu_is_sampled_around_the_measured_run_only(tmp_path: Path) -> None:
+    platform = RecordingPlatform(tmp_path)
+    measured = measure_ingest(platform, _request(tmp_path, record=False), Console(file=None))
+    assert measured is not None and measured.breakdown.timeline == TIMELINE
+    # Not the warm-up, and not the asking for the timeline afterwards.
+    assert platform.calls == [
+        "warm up 50000/s 30 s",
+        "sample CPU",
+        "measure 50000/s 60 s",
+        "sample CPU",
+        "breakdown",
+    ]

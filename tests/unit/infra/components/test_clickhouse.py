@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from infra.components.k8s import ZONE_LABEL
+from infra.components.k8s import CLICKHOUSE_CREDENTIALS, ZONE_LABEL
 from rtap.render import mocks
 from rtap.render.program import render
 from tests.unit.infra.conftest import PROJECT, Render, of_kind
@@ -44,16 +44,35 @@ def test_the_migrations_job_stays_for_pulumi_to_find(rendered: Render) -> None:
     assert "ttlSecondsAfterFinished" not in job["spec"]
 
 
-def _task_id() -> str:
-    (chi,) = of_kind(render(PROJECT, "dev"), "ClickHouseInstallation")
-    return str(chi["spec"]["taskID"])
+def _credentials_everywhere() -> dict[str, str]:
+    """The version of the users' passwords as the installation and each client carry it."""
+    result = render(PROJECT, "dev")
+    (chi,) = of_kind(result, "ClickHouseInstallation")
+    found = {"installation taskID": str(chi["spec"]["taskID"])}
+    for obj in of_kind(result, "Deployment") + of_kind(result, "Job"):
+        annotations = obj["spec"]["template"]["metadata"].get("annotations", {})
+        if CLICKHOUSE_CREDENTIALS in annotations:
+            found[obj["metadata"]["name"]] = annotations[CLICKHOUSE_CREDENTIALS]
+    (app,) = of_kind(result, "SparkApplication")
+    for role in ("driver", "executor"):
+        found[f"spark {role}"] = app["spec"][role]["annotations"][CLICKHOUSE_CREDENTIALS]
+    return found
 
 
-def test_a_rotated_password_reaches_the_servers(monkeypatch: pytest.MonkeyPatch) -> None:
-    # The operator reads the users' Secret only when it reconciles the installation: a new
-    # password must change the installation, and nothing else may.
-    first, again = _task_id(), _task_id()
-    assert first == again and first.startswith("credentials-")
-    assert mocks.SECRET_MARKER not in first  # a digest, not the password
+def test_a_rotated_password_reaches_the_servers_and_every_client(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # The operator reads the users' Secret only when it reconciles the installation, and
+    # a client reads its password only when its pod starts: a new password must change
+    # the installation and roll every client, and nothing else may.
+    first = _credentials_everywhere()
+    assert set(first) == {
+        "installation taskID", "rtap-api", "clickhouse-migrations", "spark driver",
+        "spark executor",
+    }  # fmt: skip
+    version = first["installation taskID"]
+    assert version.startswith("credentials-") and set(first.values()) == {version}
+    assert _credentials_everywhere() == first
     monkeypatch.setattr(mocks, "SECRET_MARKER", "rotated-")
-    assert _task_id() != first
+    rotated = _credentials_everywhere()
+    assert len(set(rotated.values())) == 1 and rotated["rtap-api"] != version

@@ -17,7 +17,7 @@ from rtap.local.status_file import StatusFile
 SLEEP = "import sys, time; time.sleep(60)"
 
 
-def _stack(tmp_path: Path) -> LocalProcesses:
+def _processes(tmp_path: Path) -> LocalProcesses:
     settings = load_stack(
         StackSettings, "local", find_project_dir(), environ={"RTAP_LOCAL__RUN_DIR": str(tmp_path)}
     )
@@ -30,7 +30,7 @@ def _supervised_by(processes: LocalProcesses, process: subprocess.Popen[bytes]) 
 
 
 def test_the_supervising_cli_is_asked_to_stop_and_waited_for(tmp_path: Path) -> None:
-    processes = _stack(tmp_path)
+    processes = _processes(tmp_path)
     cli = subprocess.Popen([sys.executable, "-c", SLEEP, "rtap", "up"])
     try:
         _supervised_by(processes, cli)
@@ -42,7 +42,7 @@ def test_the_supervising_cli_is_asked_to_stop_and_waited_for(tmp_path: Path) -> 
 
 
 def test_a_pid_that_is_not_an_rtap_cli_is_left_alone(tmp_path: Path) -> None:
-    processes = _stack(tmp_path)
+    processes = _processes(tmp_path)
     other = subprocess.Popen([sys.executable, "-c", SLEEP])
     try:
         _supervised_by(processes, other)
@@ -53,4 +53,4 @@ def test_a_pid_that_is_not_an_rtap_cli_is_left_alone(tmp_path: Path) -> None:
 
 
 def test_without_a_supervising_cli_there_is_nothing_to_stop(tmp_path: Path) -> None:
-    assert stop_supervising_cli(_stack(tmp_path)) is None
+    assert stop_supervising_cli(_processes(tmp_path)) is None
