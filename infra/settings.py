@@ -14,7 +14,7 @@ import ipaddress
 import re
 from typing import Literal
 
-from pydantic import Field, field_validator, model_validator
+from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.settings import SettingsModel
 from workloads.settings import WorkloadSettings
@@ -191,14 +191,42 @@ class SparkExecutor(SparkDriver):
     instances: int = Field(ge=1, le=500)
 
 
+# spark-operator runs spark-submit from the Spark in its own image (its Dockerfile's
+# SPARK_IMAGE): Spark 3.5 up to 2.2.x, Spark 4.0 from 2.3.0 on. A Spark 4 application
+# submitted by a Spark 3 client is silently wrong, so the two majors must agree.
+SPARK_4 = 4
+FIRST_SPARK_4_OPERATOR = (2, 3, 0)
+
+
+def _release(version: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in version.split("."))
+
+
 class SparkSettings(SettingsModel):
-    operator_chart_version: str = Field(pattern=VERSION)
+    # Before operatorChartVersion: its check reads the Spark version.
     spark_version: str = Field(pattern=VERSION)
+    operator_chart_version: str = Field(pattern=VERSION)
     driver: SparkDriver
     executor: SparkExecutor
     on_failure_retries: int = Field(ge=0, le=1000)
     on_failure_retry_interval_seconds: int = Field(ge=1, le=3600)
     checkpoint_uri: str = Field(pattern=r"^(s3a://[a-z0-9.-]{3,63}(/.*)?)?$")
+
+    @field_validator("operator_chart_version")
+    @classmethod
+    def _submits_with_the_same_spark(cls, version: str, info: ValidationInfo) -> str:
+        spark = info.data.get("spark_version")
+        if spark is None:
+            return version
+        submits_spark_4 = _release(version) >= FIRST_SPARK_4_OPERATOR
+        if (_release(spark)[0] >= SPARK_4) != submits_spark_4:
+            submitter = "4.0" if submits_spark_4 else "3.5"
+            raise ValueError(
+                f"spark-operator {version} submits with Spark {submitter}, but sparkVersion"
+                f" is {spark}: pin an operator whose Spark has the same major version"
+                f" (Spark 4 needs {'.'.join(map(str, FIRST_SPARK_4_OPERATOR))} or later)"
+            )
+        return version
 
 
 class ServingDeploymentSettings(SettingsModel):

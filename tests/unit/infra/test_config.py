@@ -46,6 +46,8 @@ def _refused(stack: str, **sections: dict[str, Any] | str) -> RenderError:
         ({"kafkaCluster": {"brokerz": 6}}, "rtap:kafkaCluster.brokerz"),
         ({"kafkaClster": {"brokers": 6}}, "rtap:kafkaClster"),
         ({"redis": {"replicas": 1}}, "rtap:redis.replicas"),
+        # 2.2.1 submits with Spark 3.5, and the job is Spark 4.
+        ({"spark": {"operatorChartVersion": "2.2.1"}}, "rtap:spark.operatorChartVersion"),
     ],
 )
 def test_bad_prod_config_names_the_key(change: dict[str, Any], key: str) -> None:

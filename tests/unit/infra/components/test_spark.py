@@ -14,7 +14,7 @@ def test_the_driver_keeps_its_stack_size_beside_the_metrics_agent(
 ) -> None:
     # With exposeDriverMetrics the operator appends its javaagent to driver.javaOptions
     # and passes that as spark.driver.extraJavaOptions, after the sparkConf: a value set
-    # in sparkConf would be replaced (spark-operator v2.2.1 monitoring_config.go).
+    # in sparkConf would be replaced (spark-operator v2.2.1 and v2.5.2, monitoring_config.go).
     (app,) = of_kind(rendered(stack), "SparkApplication")
     spec = app["spec"]
     assert spec["monitoring"]["exposeDriverMetrics"] is True

@@ -1,0 +1,98 @@
+"""The CRD-to-JSON-schema conversion, and the Spark operator schemas it made."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from core.stack_config import project_defaults
+from rtap.render.crd_schema import as_file_text, closed, main, schemas_of
+from rtap.render.program import Rendered
+from rtap.render.validate import VENDORED_SCHEMAS, validate
+from tests.unit.infra.conftest import PROJECT, of_kind
+
+UPSTREAM_CRDS = PROJECT / "infra" / "upstream-crds"
+
+
+def _pinned_spark_operator() -> str:
+    spark: dict[str, str] = project_defaults(PROJECT / "Pulumi.yaml")["spark"]
+    return spark["operatorChartVersion"]
+
+
+def test_nested_objects_are_closed_and_the_root_stays_open() -> None:
+    schema: dict[str, Any] = {
+        "type": "object",
+        "properties": {
+            "spec": {"type": "object", "properties": {"a": {"type": "string"}}},
+            "labels": {"type": "object", "additionalProperties": {"type": "string"}},
+            "items": {"type": "array", "items": {"type": "object", "properties": {}}},
+        },
+    }
+    result = closed(schema)
+    assert "additionalProperties" not in result
+    assert result["properties"]["spec"]["additionalProperties"] is False
+    assert result["properties"]["labels"]["additionalProperties"] == {"type": "string"}
+    assert result["properties"]["items"]["items"]["additionalProperties"] is False
+    assert "additionalProperties" not in schema["properties"]["spec"], "input left as it was"
+
+
+def test_the_upstream_crds_are_unedited_copies() -> None:
+    listed: dict[str, str] = {}
+    for line in (UPSTREAM_CRDS / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        listed[name] = digest
+    present = {
+        str(path.relative_to(UPSTREAM_CRDS)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in UPSTREAM_CRDS.rglob("*.yaml")
+    }
+    assert present == listed and present
+
+
+def test_the_spark_operator_schemas_are_made_from_the_pinned_releases_crds() -> None:
+    folder = UPSTREAM_CRDS / f"spark-operator-{_pinned_spark_operator()}"
+    assert folder.is_dir(), f"vendor the CRDs of the pinned spark-operator into {folder}"
+    made = {
+        name: schema
+        for crd_file in sorted(folder.glob("*.yaml"))
+        for name, schema in schemas_of(crd_file)
+    }
+    vendored = sorted(VENDORED_SCHEMAS.glob("sparkoperator.k8s.io/*.json"))
+    assert len(vendored) == 2
+    for path in vendored:
+        name = str(path.relative_to(VENDORED_SCHEMAS))
+        assert path.read_text() == as_file_text(made[name]), f"{name} is not the pinned CRD's"
+
+
+def test_a_field_only_the_new_release_has_is_accepted(rendered: Callable[[str], Rendered]) -> None:
+    (application,) = copy.deepcopy(of_kind(rendered("prod"), "SparkApplication"))
+    assert validate(application, "1.33") == []
+    # `suspend` came after 2.2.1, whose schema (closed like this one) refused it.
+    application["spec"]["suspend"] = True
+    assert validate(application, "1.33") == []
+    application["spec"]["suspended"] = True
+    (error,) = validate(application, "1.33")
+    assert "'suspended' was unexpected" in error
+
+
+def test_the_command_writes_one_file_per_served_version(tmp_path: Path) -> None:
+    crd = UPSTREAM_CRDS / f"spark-operator-{_pinned_spark_operator()}"
+    main([str(crd / "sparkoperator.k8s.io_sparkconnects.yaml"), "--out", str(tmp_path)])
+    (written,) = tmp_path.rglob("*.json")
+    assert (
+        written.relative_to(tmp_path).as_posix()
+        == "sparkoperator.k8s.io/sparkconnect_v1alpha1.json"
+    )
+    assert '"additionalProperties": false' in written.read_text()
+
+
+@pytest.mark.parametrize("stack", ["dev", "staging", "prod"])
+def test_every_stack_pins_an_operator_whose_crds_are_vendored(stack: str) -> None:
+    config = yaml.safe_load((PROJECT / "stacks" / f"Pulumi.{stack}.yaml").read_text())["config"]
+    pinned = config.get("rtap:spark", {}).get("operatorChartVersion", _pinned_spark_operator())
+    assert (UPSTREAM_CRDS / f"spark-operator-{pinned}").is_dir()
