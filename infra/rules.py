@@ -6,12 +6,39 @@ it as is.
 
 from __future__ import annotations
 
+from infra.components import crds
+from infra.components.clickhouse import OPERATOR_CRDS as CLICKHOUSE_CRDS
+from infra.components.kafka import OPERATOR_CRDS as KAFKA_CRDS
+from infra.components.spark import OPERATOR_CRDS as SPARK_CRDS
 from infra.settings import StackSettings
 
 
 def rule_violations(s: StackSettings) -> list[str]:
     """Rules across sections, each message starting with the key to change."""
-    return [*_placement_rules(s), *_kafka_rules(s), *_clickhouse_rules(s), *_prod_rules(s)]
+    return [
+        *_placement_rules(s),
+        *_kafka_rules(s),
+        *_clickhouse_rules(s),
+        *_prod_rules(s),
+        *_crd_rules(s),
+    ]
+
+
+def _crd_rules(s: StackSettings) -> list[str]:
+    """Every pinned operator has its CRDs in infra/upstream-crds: the program declares
+    them, so a version without them cannot be deployed."""
+    pinned = [
+        ("kafkaCluster", KAFKA_CRDS, s.kafka_cluster.operator_chart_version),
+        ("clickhouseCluster", CLICKHOUSE_CRDS, s.clickhouse_cluster.operator_chart_version),
+        ("spark", SPARK_CRDS, s.spark.operator_chart_version),
+    ]
+    return [
+        f"rtap:{section}.operatorChartVersion: rtap has no CRDs of {operator} {version} "
+        f"(it has {', '.join(crds.vendored_versions(operator)) or 'none'}); copy the "
+        f"release's original CRDs into {crds.folder(operator, version)}, as its README says"
+        for section, operator, version in pinned
+        if not crds.folder(operator, version).is_dir()
+    ]
 
 
 def _placement_rules(s: StackSettings) -> list[str]:

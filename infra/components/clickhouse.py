@@ -25,6 +25,8 @@ USERS = ("migrator", "writer", "reader")
 OPERATOR_NAMESPACE = "clickhouse-operator"
 # The operator's chart; rtap:clickhouseCluster.operatorChartVersion pins its version.
 OPERATOR_CHART = "altinity-clickhouse-operator"
+# Its CRDs' folder in infra/upstream-crds (the program declares them: crds.py).
+OPERATOR_CRDS = "altinity-clickhouse-operator"
 OPERATOR_CHART_REPOSITORY = "https://docs.altinity.com/clickhouse-operator/"
 HTTP_PORT = 8123
 
@@ -74,7 +76,9 @@ class ClickHouse(pulumi.ComponentResource):
         s, namespace = args.cluster, args.placement.namespace
         self.operator = kube.operator_release(
             "clickhouse-operator",
-            kube.Chart(OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, s.operator_chart_version),
+            kube.Chart(
+                OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, s.operator_chart_version, OPERATOR_CRDS
+            ),
             OPERATOR_NAMESPACE,
             {
                 "operator": {"resources": kube.size("100m", "256Mi", "500m", "256Mi")},

@@ -11,6 +11,7 @@ import pulumi_kubernetes as k8s
 import pulumi_random as random
 
 from core.handoff import SETTINGS_FILE_VARIABLE
+from infra.components import crds
 from infra.settings import ClusterSettings, Resources, StackSettings
 from workloads.settings import WorkloadSettings
 
@@ -242,18 +243,24 @@ def settings_mount() -> tuple[Json, Json, Json]:
 
 @dataclass(frozen=True)
 class Chart:
-    """An operator's Helm chart: where it comes from and the version the stack pins."""
+    """An operator's Helm chart: where it comes from, the version the stack pins, and
+    the name of its CRDs' folder in infra/upstream-crds (`<crds>-<version>`)."""
 
     name: str
     # None for a chart named by an oci:// reference, which carries its registry.
     repository: str | None
     version: str
+    crds: str
 
 
 def operator_release(
     name: str, chart: Chart, namespace: str, values: Json, parent: pulumi.Resource
 ) -> k8s.helm.v3.Release:
-    """An operator installed from its chart into a namespace of its own."""
+    """An operator installed from its chart into a namespace of its own, after its CRDs,
+    which the program declares (crds.py) so that an upgrade upgrades them too."""
+    definitions = crds.declare(
+        chart.crds, chart.version, labels(chart.crds, "crd", chart.version), parent
+    )
     return k8s.helm.v3.Release(
         name,
         name=name,
@@ -262,6 +269,7 @@ def operator_release(
         repository_opts={"repo": chart.repository} if chart.repository else None,
         namespace=namespace,
         create_namespace=True,
+        skip_crds=True,
         values=values,
-        opts=pulumi.ResourceOptions(parent=parent),
+        opts=pulumi.ResourceOptions(parent=parent, depends_on=definitions),
     )

@@ -26,6 +26,8 @@ OPERATOR_NAMESPACE = "strimzi"
 # The operator's chart, from Strimzi's OCI registry (no repository index to fetch);
 # rtap:kafkaCluster.operatorChartVersion pins its version.
 OPERATOR_CHART = "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
+# Its CRDs' folder in infra/upstream-crds (the program declares them: crds.py).
+OPERATOR_CRDS = "strimzi"
 _STRIMZI = "kafka.strimzi.io/v1"
 _HOUR_MS = 3_600_000
 # Lets a consumer that names its zone (client.rack) fetch from a replica there.
@@ -57,7 +59,7 @@ class Kafka(pulumi.ComponentResource):
         namespace = args.placement.namespace
         self.operator = kube.operator_release(
             "strimzi-operator",
-            kube.Chart(OPERATOR_CHART, None, args.cluster.operator_chart_version),
+            kube.Chart(OPERATOR_CHART, None, args.cluster.operator_chart_version, OPERATOR_CRDS),
             OPERATOR_NAMESPACE,
             {
                 "watchNamespaces": [namespace],

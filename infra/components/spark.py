@@ -20,6 +20,8 @@ from infra.settings import SparkSettings
 OPERATOR_NAMESPACE = "spark-operator"
 # The operator's chart; rtap:spark.operatorChartVersion pins its version.
 OPERATOR_CHART = "spark-operator"
+# Its CRDs' folder in infra/upstream-crds (the program declares them: crds.py).
+OPERATOR_CRDS = "spark-operator"
 OPERATOR_CHART_REPOSITORY = "https://kubeflow.github.io/spark-operator"
 SERVICE_ACCOUNT = "spark"
 APPLICATION = "rtap-streaming"
@@ -56,7 +58,9 @@ class Spark(pulumi.ComponentResource):
         annotations = {"eks.amazonaws.com/role-arn": args.role_arn} if args.role_arn else {}
         self.operator = kube.operator_release(
             "spark-operator",
-            kube.Chart(OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, s.operator_chart_version),
+            kube.Chart(
+                OPERATOR_CHART, OPERATOR_CHART_REPOSITORY, s.operator_chart_version, OPERATOR_CRDS
+            ),
             OPERATOR_NAMESPACE,
             {
                 "spark": {

@@ -18,7 +18,8 @@ from pathlib import Path
 from typing import Any
 
 import structlog
-import yaml
+
+from infra.components.crds import crds_in
 
 log = structlog.get_logger(__name__)
 
@@ -39,9 +40,7 @@ def closed(schema: Any, root: bool = True) -> Any:
 
 def schemas_of(crd_file: Path) -> Iterator[tuple[str, dict[str, Any]]]:
     """(`<group>/<kind>_<version>.json`, schema) for every version the CRD serves."""
-    for crd in yaml.safe_load_all(crd_file.read_text()):
-        if not crd or crd.get("kind") != "CustomResourceDefinition":
-            continue
+    for crd in crds_in(crd_file):
         spec = crd["spec"]
         kind = spec["names"]["kind"].lower()
         for version in spec["versions"]:

@@ -33,6 +33,8 @@ class Node:
     ref: Ref
     parent: Ref | None
     depends_on: tuple[Ref, ...]
+    # `pulumi destroy` (or dropping it from the program) leaves it in the cluster.
+    retained_on_delete: bool = False
 
 
 def _ref(resource: pulumi.Resource) -> Ref:
@@ -58,6 +60,7 @@ def graph_recorder(nodes: list[Node]) -> pulumi.ResourceTransformation:
                 (args.type_, args.name),
                 _ref(parent) if isinstance(parent, pulumi.Resource) else None,
                 tuple(_ref(t) for t in targets),
+                bool(args.opts and args.opts.retain_on_delete),
             )
         )
 

@@ -119,6 +119,8 @@ def _release(inputs: dict[str, Any]) -> dict[str, Any]:
         "chart": release.get("chart"),
         "version": release.get("version"),
         "repository": (release.get("repositoryOpts") or {}).get("repo"),
+        # The program declares the charts' CRDs itself (infra/components/crds.py).
+        "skipCrds": bool(release.get("skipCrds")),
         "values": release.get("values", {}),
     }
 

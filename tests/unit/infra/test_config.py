@@ -48,6 +48,11 @@ def _refused(stack: str, **sections: dict[str, Any] | str) -> RenderError:
         ({"redis": {"replicas": 1}}, "rtap:redis.replicas"),
         # 2.2.1 submits with Spark 3.5, and the job is Spark 4.
         ({"spark": {"operatorChartVersion": "2.2.1"}}, "rtap:spark.operatorChartVersion"),
+        # The program declares the operator's CRDs, and rtap has none of this release.
+        (
+            {"clickhouseCluster": {"operatorChartVersion": "0.25.9"}},
+            "rtap:clickhouseCluster.operatorChartVersion",
+        ),
     ],
 )
 def test_bad_prod_config_names_the_key(change: dict[str, Any], key: str) -> None:
