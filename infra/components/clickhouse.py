@@ -84,6 +84,10 @@ class ClickHouse(pulumi.ComponentResource):
                 "operator": {"resources": kube.size("100m", "256Mi", "500m", "256Mi")},
                 "metrics": {"resources": kube.size("50m", "128Mi", "250m", "128Mi")},
                 "configs": {"files": {"config.yaml": {"watch": {"namespaces": [namespace]}}}},
+                # From 0.25.6 the chart applies its CRDs in a pre-upgrade hook Job (with
+                # --force-conflicts, from a bitnami/kubectl image); the program owns them.
+                # 0.25.4 has no such hook, and its values schema lets the key through.
+                "crdHook": {"enabled": False},
             },
             self,
         )
