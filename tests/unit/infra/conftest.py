@@ -3,6 +3,7 @@ fixture is in tests/unit/conftest.py, for the render tests too)."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -52,3 +53,16 @@ def pod_specs(obj: dict[str, Any]) -> Iterator[tuple[str, dict[str, Any]]]:
         yield kind, spec["template"]["spec"]
     for template in spec.get("templates", {}).get("podTemplates", []):
         yield f"podTemplate {template['name']}", template["spec"]
+
+
+def listed_and_present_digests(folder: Path, pattern: str) -> tuple[dict[str, str], dict[str, str]]:
+    """(file → sha256 as folder/SHA256SUMS lists it, file → sha256 of what is there)."""
+    listed = {}
+    for line in (folder / "SHA256SUMS").read_text().splitlines():
+        digest, name = line.split(maxsplit=1)
+        listed[name.removeprefix("./")] = digest
+    present = {
+        str(path.relative_to(folder)): hashlib.sha256(path.read_bytes()).hexdigest()
+        for path in folder.rglob(pattern)
+    }
+    return listed, present

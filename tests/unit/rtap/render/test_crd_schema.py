@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import copy
-import hashlib
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -15,7 +14,7 @@ from core.stack_config import project_defaults
 from rtap.render.crd_schema import as_file_text, closed, main, schemas_of
 from rtap.render.program import Rendered
 from rtap.render.validate import VENDORED_SCHEMAS, validate
-from tests.unit.infra.conftest import PROJECT, of_kind
+from tests.unit.infra.conftest import PROJECT, listed_and_present_digests, of_kind
 
 UPSTREAM_CRDS = PROJECT / "infra" / "upstream-crds"
 
@@ -43,14 +42,7 @@ def test_nested_objects_are_closed_and_the_root_stays_open() -> None:
 
 
 def test_the_upstream_crds_are_unedited_copies() -> None:
-    listed: dict[str, str] = {}
-    for line in (UPSTREAM_CRDS / "SHA256SUMS").read_text().splitlines():
-        digest, name = line.split(maxsplit=1)
-        listed[name] = digest
-    present = {
-        str(path.relative_to(UPSTREAM_CRDS)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in UPSTREAM_CRDS.rglob("*.yaml")
-    }
+    listed, present = listed_and_present_digests(UPSTREAM_CRDS, "*.yaml")
     assert present == listed and present
 
 

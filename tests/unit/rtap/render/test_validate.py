@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import filecmp
-import hashlib
 
 import pytest
 
 from rtap.render.validate import VENDORED_SCHEMAS, validate
-from tests.unit.infra.conftest import PROJECT
+from tests.unit.infra.conftest import PROJECT, listed_and_present_digests
 
 SHARED_SCHEMAS = PROJECT.parent / "shared" / "crd-schemas"
 SPARK_OPERATOR_GROUP = "sparkoperator.k8s.io"
@@ -34,14 +33,7 @@ def test_a_misspelt_builtin_field_and_an_unknown_kind_are_errors() -> None:
 
 def test_the_vendored_crd_schemas_are_unedited_copies() -> None:
     # SHA256SUMS was written when the schemas were copied from ../shared/crd-schemas.
-    listed = {}
-    for line in (VENDORED_SCHEMAS / "SHA256SUMS").read_text().splitlines():
-        digest, name = line.split(maxsplit=1)
-        listed[name.removeprefix("./")] = digest
-    present = {
-        str(path.relative_to(VENDORED_SCHEMAS)): hashlib.sha256(path.read_bytes()).hexdigest()
-        for path in VENDORED_SCHEMAS.rglob("*.json")
-    }
+    listed, present = listed_and_present_digests(VENDORED_SCHEMAS, "*.json")
     assert len(present) >= 25
     assert present == listed
 
