@@ -13,6 +13,11 @@ from infra.components.eks import EksArgs, EksCluster
 from infra.components.existing import ExistingCluster, ExistingClusterArgs
 from infra.components.kafka import Kafka, KafkaArgs
 from infra.components.kafka_access import KafkaAccess, KafkaAccessArgs
+from infra.components.load_balancer import (
+    LoadBalancerController,
+    LoadBalancerControllerArgs,
+    ingress_annotations,
+)
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.components.network import Network, NetworkArgs
 from infra.components.redis import Redis, RedisArgs
@@ -25,13 +30,30 @@ cluster_name = f"rtap-{pulumi.get_stack()}"
 zones = settings.cluster.zones
 
 cluster: EksCluster | ExistingCluster
+# The Ingress controller the program installs (eks mode), and what the API's Ingress tells it.
+ingress_controller: list[pulumi.Resource] = []
+api_ingress_annotations: dict[str, str] = {}
 if settings.cluster.mode == "eks":
     region = settings.network.region
-    on_aws = pulumi.ResourceOptions(providers=[aws.Provider("aws", region=region)])
+    aws_provider = aws.Provider("aws", region=region)
+    on_aws = pulumi.ResourceOptions(providers=[aws_provider])
     network = Network("network", NetworkArgs(settings.network, zones, cluster_name), on_aws)
     cluster = EksCluster(
         "cluster", EksArgs(settings.cluster, region, cluster_name, network), on_aws
     )
+    controller = LoadBalancerController(
+        "load-balancer-controller",
+        LoadBalancerControllerArgs(
+            chart_version=settings.cluster.load_balancer_controller_chart_version,
+            ingress_class=settings.cluster.ingress_class,
+            cluster_name=cluster.cluster.name,
+            region=region,
+            vpc_id=network.vpc.id,
+            roles=cluster,
+        ),
+        pulumi.ResourceOptions(providers=[aws_provider, cluster.provider]),
+    )
+    ingress_controller, api_ingress_annotations = [controller], ingress_annotations()
 else:
     cluster = ExistingCluster(
         "cluster", ExistingClusterArgs(settings.cluster, settings.spark.checkpoint_uri)
@@ -85,6 +107,8 @@ serving = Serving(
         settings.serving_deployment,
         image=settings.images.serving,
         ingress_class=settings.cluster.ingress_class,
+        ingress_annotations=api_ingress_annotations,
+        ingress_controller=ingress_controller,
         redis_sentinels=redis.sentinels,
         clickhouse_credentials=clickhouse.credentials_version,
         depends_on=[clickhouse, redis],

@@ -9,6 +9,7 @@ from __future__ import annotations
 from infra.components import crds
 from infra.components.clickhouse import OPERATOR_CRDS as CLICKHOUSE_CRDS
 from infra.components.kafka import OPERATOR_CRDS as KAFKA_CRDS
+from infra.components.load_balancer import CRDS as LOAD_BALANCER_CRDS
 from infra.components.spark import OPERATOR_CRDS as SPARK_CRDS
 from infra.settings import StackSettings
 
@@ -28,15 +29,22 @@ def _crd_rules(s: StackSettings) -> list[str]:
     """Every pinned operator has its CRDs in infra/upstream-crds: the program declares
     them, so a version without them cannot be deployed."""
     pinned = [
-        ("kafkaCluster", KAFKA_CRDS, s.kafka_cluster.operator_chart_version),
-        ("clickhouseCluster", CLICKHOUSE_CRDS, s.clickhouse_cluster.operator_chart_version),
-        ("spark", SPARK_CRDS, s.spark.operator_chart_version),
+        ("kafkaCluster.operatorChartVersion", KAFKA_CRDS, s.kafka_cluster.operator_chart_version),
+        (
+            "clickhouseCluster.operatorChartVersion",
+            CLICKHOUSE_CRDS,
+            s.clickhouse_cluster.operator_chart_version,
+        ),
+        ("spark.operatorChartVersion", SPARK_CRDS, s.spark.operator_chart_version),
     ]
+    if s.cluster.mode == "eks":
+        version = s.cluster.load_balancer_controller_chart_version
+        pinned.append(("cluster.loadBalancerControllerChartVersion", LOAD_BALANCER_CRDS, version))
     return [
-        f"rtap:{section}.operatorChartVersion: rtap has no CRDs of {operator} {version} "
+        f"rtap:{key}: rtap has no CRDs of {operator} {version} "
         f"(it has {', '.join(crds.vendored_versions(operator)) or 'none'}); copy the "
         f"release's original CRDs into {crds.folder(operator, version)}, as its README says"
-        for section, operator, version in pinned
+        for key, operator, version in pinned
         if not crds.folder(operator, version).is_dir()
     ]
 

@@ -32,6 +32,12 @@ INSTANCE_TYPE = (
 _REPOSITORY = re.compile(r"^([a-z0-9.-]+(:[0-9]+)?/)?[a-z0-9]+([._/-][a-z0-9]+)*$")
 _TAG = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$")
 _DIGEST = re.compile(r"^sha256:[a-f0-9]{64}$")
+# Repositories whose tags no longer get fixes: Bitnami moved its versioned images to the
+# frozen bitnamilegacy in August-September 2025 (bitnami/charts#35164).
+FROZEN_REPOSITORIES = {
+    "docker.io/bitnami": "Bitnami's versioned images moved to the frozen bitnamilegacy",
+    "docker.io/bitnamilegacy": "bitnamilegacy is frozen: its images get no fixes",
+}
 # A release number: charts, Kafka, Spark.
 VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+$"
 QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$"
@@ -55,7 +61,19 @@ def pinned_image(value: str) -> str:
             raise ValueError(f"{value!r}: tag {tag!r} is no pin; use a version or a digest")
     if not _REPOSITORY.match(repository):
         raise ValueError(f"{value!r}: {repository!r} is not an image repository")
+    frozen = frozen_repository(repository)
+    if frozen:
+        raise ValueError(f"{value!r}: {frozen}; use a maintained image")
     return value
+
+
+def frozen_repository(repository: str) -> str | None:
+    """Why `repository` is known to be frozen, or None. Docker Hub names are normalised
+    (`bitnami/redis` is `docker.io/bitnami/redis`)."""
+    parts = repository.split("/")
+    if len(parts) == 1 or ("." not in parts[0] and ":" not in parts[0]):
+        parts = ["docker.io", *parts]
+    return FROZEN_REPOSITORIES.get("/".join(parts[:2]))
 
 
 class Quantities(SettingsModel):
@@ -114,6 +132,7 @@ class ClusterSettings(SettingsModel):
     namespace: str = Field(pattern=r"^[a-z0-9]([-a-z0-9]{0,61}[a-z0-9])?$")
     storage_class: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]{0,251}[a-z0-9])?$")
     ingress_class: str = Field(min_length=1)
+    load_balancer_controller_chart_version: str = Field(pattern=VERSION)
     node_groups: NodeGroups
 
     @field_validator("zones")
@@ -175,11 +194,14 @@ class ClickHouseClusterSettings(SettingsModel):
 
 
 class RedisSettings(SettingsModel):
-    chart_version: str = Field(pattern=VERSION)
+    image: str
+    exporter_image: str
     replicas: int = Field(ge=1, le=9)
     persistence: bool
     storage_gib: int = Field(ge=1)
     node: Resources
+
+    _pinned = field_validator("image", "exporter_image")(pinned_image)
 
 
 class SparkDriver(SettingsModel):

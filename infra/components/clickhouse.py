@@ -7,7 +7,6 @@ generated into a Secret and the operator reads them from there (k8s_secret_passw
 
 from __future__ import annotations
 
-import hashlib
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -63,10 +62,7 @@ def credentials_version(passwords: Mapping[str, pulumi.Output[str]]) -> pulumi.O
     one is a change the operator reconciles), and every client's pod template as the
     annotation kube.CLICKHOUSE_CREDENTIALS (a new one rolls the pods).
     """
-    digest = pulumi.Output.all(*(passwords[user] for user in USERS)).apply(
-        lambda values: "credentials-" + hashlib.sha256("\0".join(values).encode()).hexdigest()[:16]
-    )
-    return pulumi.Output.unsecret(digest)
+    return kube.digest([passwords[user] for user in USERS], prefix="credentials-")
 
 
 class ClickHouse(pulumi.ComponentResource):
@@ -251,9 +247,11 @@ class ClickHouse(pulumi.ComponentResource):
                                 ],
                                 "volumeMounts": [settings_mount],
                                 "resources": kube.size("100m", "256Mi", "500m", "256Mi"),
+                                "securityContext": kube.restricted_container(),
                             }
                         ],
                         "volumes": [settings_volume],
+                        "securityContext": kube.RESTRICTED_POD,
                     },
                 },
             },

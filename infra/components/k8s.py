@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -199,6 +200,31 @@ def generated_secret(
         opts=pulumi.ResourceOptions(parent=parent),
     )
     return secret, values
+
+
+def digest(values: Sequence[pulumi.Output[str] | str], prefix: str = "") -> pulumi.Output[str]:
+    """A short name of `values` as they are now, changing when one does: for a pod template
+    annotation that rolls the pods, or a custom resource field that makes its operator
+    reconcile. A digest, not a secret, even when the values are secrets."""
+    joined = pulumi.Output.all(*values).apply(
+        lambda parts: prefix + hashlib.sha256("\0".join(parts).encode()).hexdigest()[:16]
+    )
+    return pulumi.Output.unsecret(joined)
+
+
+def restricted_container(read_only_root: bool = True) -> Json:
+    """A container's part of the `restricted` Pod Security level (no privilege escalation,
+    no capabilities, not root), with a read-only root filesystem unless the image writes."""
+    return {
+        "runAsNonRoot": True,
+        "allowPrivilegeEscalation": False,
+        "readOnlyRootFilesystem": read_only_root,
+        "capabilities": {"drop": ["ALL"]},
+    }
+
+
+# The pod's part of the `restricted` level: the runtime's default seccomp profile.
+RESTRICTED_POD: Json = {"seccompProfile": {"type": "RuntimeDefault"}}
 
 
 def secret_env(variable: str, secret_name: str, key: str) -> Json:

@@ -211,8 +211,11 @@ class KafkaAccess(pulumi.ComponentResource):
                                         "readOnly": True,
                                     }
                                 ],
+                                # Quarkus writes to /tmp; the image runs as uid 185.
+                                "securityContext": kube.restricted_container(read_only_root=False),
                             }
                         ],
+                        "securityContext": kube.RESTRICTED_POD,
                         "volumes": [
                             {"name": "kafka-ca", "secret": {"secretName": CLUSTER_CA_SECRET}}
                         ],

@@ -37,6 +37,10 @@ class ServingArgs:
     deployment: ServingDeploymentSettings
     image: str
     ingress_class: str
+    # What the Ingress controller reads from the Ingress (load_balancer.ingress_annotations),
+    # and the controller the program installs, if it does: its webhook admits Ingresses.
+    ingress_annotations: dict[str, str]
+    ingress_controller: list[pulumi.Resource]
     redis_sentinels: str
     # The ClickHouse users' passwords as they are now (clickhouse.credentials_version).
     clickhouse_credentials: pulumi.Input[str]
@@ -99,12 +103,7 @@ class Serving(pulumi.ComponentResource):
             "resources": kube.container_resources(args.deployment.api),
             "readinessProbe": probe,
             "livenessProbe": {**probe, "httpGet": {"path": "/healthz", "port": "http"}},
-            "securityContext": {
-                "runAsNonRoot": True,
-                "allowPrivilegeEscalation": False,
-                "readOnlyRootFilesystem": True,
-                "capabilities": {"drop": ["ALL"]},
-            },
+            "securityContext": kube.restricted_container(),
             "volumeMounts": [
                 {"name": "keys", "mountPath": KEYS_DIR, "readOnly": True},
                 settings_mount,
@@ -127,6 +126,7 @@ class Serving(pulumi.ComponentResource):
                     "annotations": {kube.CLICKHOUSE_CREDENTIALS: args.clickhouse_credentials},
                 },
                 "spec": {
+                    "securityContext": kube.RESTRICTED_POD,
                     "containers": [self._container()],
                     "volumes": [
                         {
@@ -156,9 +156,15 @@ class Serving(pulumi.ComponentResource):
         )
         k8s.networking.v1.Ingress(
             NAME,
-            metadata=kube.metadata(NAME, ns, "api"),
+            metadata={
+                **kube.metadata(NAME, ns, "api"),
+                "annotations": self._args.ingress_annotations,
+            },
             spec={
                 "ingressClassName": self._args.ingress_class,
+                # HTTPS for the host: the controller terminates TLS with its certificate
+                # (on EKS, the one ACM holds for that name).
+                "tls": [{"hosts": [self._args.deployment.host]}],
                 "rules": [
                     {
                         "host": self._args.deployment.host,
@@ -176,7 +182,7 @@ class Serving(pulumi.ComponentResource):
                     }
                 ],
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=self._args.ingress_controller),
         )
 
     def _autoscaling(self) -> None:

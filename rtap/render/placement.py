@@ -32,13 +32,10 @@ def stateful_placement(rendered: Rendered, zones: list[str]) -> PodsPerZone:
             count = obj["spec"]["configuration"]["clusters"][0]["layout"]["replicasCount"]
             spread = _spreads(obj["spec"]["templates"]["podTemplates"][0]["spec"])
             placement[f"keeper {name}"] = per_zone(count, zones) if spread else {"unpinned": count}
-    for release in rendered.helm_releases:
-        replica = release["values"].get("replica")
-        if release["chart"].endswith("/redis") and replica:
-            count = replica["replicaCount"]
-            placement["redis"] = (
-                per_zone(count, zones) if _spreads(replica) else {"unpinned": count}
-            )
+        elif kind == "StatefulSet":
+            count = obj["spec"]["replicas"]
+            spread = _spreads(obj["spec"]["template"]["spec"])
+            placement[name] = per_zone(count, zones) if spread else {"unpinned": count}
     return placement
 
 

@@ -92,7 +92,9 @@ def render(project_dir: Path, stack: str, config: Mapping[str, str] | None = Non
         raise RenderError(str(exc), len(mocks.declared)) from None
     rendered = _collect(stack, mocks)
     rendered.settings = program_globals.get("settings")
-    rendered.graph = graph
+    # A copy: the root resource outlives this render in the process, and with it this
+    # render's recorder, which would go on appending the next render's resources.
+    rendered.graph = list(graph)
     return rendered
 
 

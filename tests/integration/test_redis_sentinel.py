@@ -1,72 +1,87 @@
-"""The cluster's Redis client against real redis-server processes in Sentinel mode:
-it finds the primary through the Sentinel, and follows a failover by itself."""
+"""The cluster's Redis group, run on loopback: each node is started by the StatefulSet's
+own script (infra/manifests/redis-node.sh) on real redis-server processes, a data node
+and a Sentinel per node. The API's client finds the primary through the Sentinels and
+follows a failover by itself, and a restarted primary rejoins as a replica."""
 
 from __future__ import annotations
 
+import os
 import shutil
 import subprocess
 import time
 from collections.abc import Callable, Iterator
+from functools import partial
 from pathlib import Path
 from typing import Any
 
 import pytest
 import redis
 
+from infra.manifests import MANIFESTS
 from tests.integration.conftest import _free_ports
 from workloads.redis_client import connect_redis, sentinel_url
 
 PASSWORD = "sentinel-test-password"
 MASTER_SET = "rtap"
+NODES = 3
+SCRIPT = MANIFESTS / "redis-node.sh"
 
 
 class RedisGroup:
-    """A primary, a replica and one Sentinel on loopback ports, stopped at the end."""
+    """Three nodes (data node and Sentinel each) on loopback ports, stopped at the end."""
 
     def __init__(self, root: Path) -> None:
-        self.primary, self.replica, self.sentinel = _free_ports(3)
+        ports = _free_ports(2 * NODES)
+        self.data_ports, self.sentinel_ports = ports[:NODES], ports[NODES:]
         self._root = root
-        self._processes: dict[int, subprocess.Popen[bytes]] = {}
-        executable = shutil.which("redis-server")
-        assert executable, "redis-server is installed by make setup"
-        self._executable = executable
+        self._processes: dict[tuple[str, int], subprocess.Popen[bytes]] = {}
+        for executable in ("redis-server", "redis-cli", "timeout"):
+            assert shutil.which(executable), f"{executable} is installed by make setup"
+
+    def node(self, index: int) -> str:
+        return f"127.0.0.1:{self.data_ports[index]}:{self.sentinel_ports[index]}"
 
     def start(self) -> None:
-        auth = ["--requirepass", PASSWORD, "--masterauth", PASSWORD, "--save", ""]
-        self._run(self.primary, ["--port", str(self.primary), *auth])
-        self._run(
-            self.replica,
-            ["--port", str(self.replica), "--replicaof", "127.0.0.1", str(self.primary), *auth],
-        )
-        config = self._root / "sentinel.conf"
-        config.write_text(
-            f"port {self.sentinel}\nbind 127.0.0.1\nrequirepass {PASSWORD}\n"
-            f"sentinel monitor {MASTER_SET} 127.0.0.1 {self.primary} 1\n"
-            f"sentinel auth-pass {MASTER_SET} {PASSWORD}\n"
-            f"sentinel down-after-milliseconds {MASTER_SET} 1000\n"
-            f"sentinel failover-timeout {MASTER_SET} 5000\n"
-        )
-        self._run(self.sentinel, [str(config), "--sentinel"])
-        for port in (self.primary, self.replica, self.sentinel):
+        for index in range(NODES):
+            self.run("server", index)
+        for index in range(NODES):
+            self.run("sentinel", index)
+        for port in (*self.data_ports, *self.sentinel_ports):
             _wait_for(self.direct(port).ping)
-        _wait_for(lambda: replication(self.direct(self.replica))["master_link_status"] == "up")
-        # The Sentinel learns of replicas from the primary's INFO, every ten seconds; a
-        # primary lost before that leaves it nothing to promote.
-        sentinel = self.direct(self.sentinel)
-        _wait_for(lambda: known_replicas(sentinel) == 1)
+        for port in self.data_ports[1:]:
+            _wait_for(partial(link_up, self.direct(port)))
+        # A Sentinel learns of replicas from the primary's INFO and of its peers through
+        # the primary's hello channel; a primary lost before that leaves nothing to promote.
+        for port in self.sentinel_ports:
+            _wait_for(partial(knows_the_group, self.direct(port)), timeout=30)
 
-    def _run(self, port: int, args: list[str]) -> None:
-        directory = self._root / str(port)
-        directory.mkdir()
-        self._processes[port] = subprocess.Popen(
-            [self._executable, *args, "--dir", str(directory)],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-        )
+    def run(self, role: str, index: int) -> None:
+        directory = self._root / f"{role}-{index}"
+        directory.mkdir(exist_ok=True)
+        environment = {
+            **os.environ,
+            "NODE_SELF": self.node(index),
+            "NODE_PEERS": " ".join(self.node(i) for i in range(NODES)),
+            "MASTER_SET": MASTER_SET,
+            "REDIS_PASSWORD": PASSWORD,
+            "QUORUM": str(NODES // 2 + 1),
+            "DATA_DIR": str(directory),
+            "CONF_DIR": str(directory),
+            "BIND_ADDRESS": "127.0.0.1",
+            "DOWN_AFTER_MS": "1000",
+            "FAILOVER_TIMEOUT_MS": "5000",
+            "SERVER_BIN": "redis-server",
+            "CLI_BIN": "redis-cli",
+        }
+        with (directory / "node.log").open("ab") as log:
+            self._processes[(role, index)] = subprocess.Popen(
+                ["sh", str(SCRIPT), role], env=environment, stdout=log, stderr=log
+            )
 
-    def kill(self, port: int) -> None:
-        self._processes[port].kill()
-        self._processes[port].wait(10)
+    def kill(self, role: str, index: int) -> None:
+        process = self._processes.pop((role, index))
+        process.kill()
+        process.wait(10)
 
     def direct(self, port: int) -> redis.Redis:
         return redis.Redis(port=port, password=PASSWORD, socket_timeout=1)
@@ -82,12 +97,19 @@ def replication(client: redis.Redis) -> dict[str, Any]:
     return info
 
 
-def known_replicas(sentinel: redis.Redis) -> int:
+def link_up(replica: redis.Redis) -> bool:
+    return replication(replica).get("master_link_status") == "up"
+
+
+def knows_the_group(sentinel: redis.Redis) -> bool:
+    return known(sentinel, "REPLICAS") == known(sentinel, "SENTINELS") == NODES - 1
+
+
+def known(sentinel: redis.Redis, what: str) -> int:
+    """How many REPLICAS or SENTINELS of the group a Sentinel knows."""
     # redis-py leaves execute_command and the sentinel_* helpers unannotated.
-    replicas = sentinel.execute_command(  # type: ignore[no-untyped-call]
-        "SENTINEL", "REPLICAS", MASTER_SET
-    )
-    return len(replicas)
+    members = sentinel.execute_command("SENTINEL", what, MASTER_SET)  # type: ignore[no-untyped-call]
+    return len(members)
 
 
 def _wait_for(check: Callable[[], object], timeout: float = 20.0) -> None:
@@ -106,32 +128,51 @@ def _wait_for(check: Callable[[], object], timeout: float = 20.0) -> None:
 @pytest.fixture
 def group(tmp_path: Path) -> Iterator[RedisGroup]:
     redis_group = RedisGroup(tmp_path)
-    redis_group.start()
     try:
+        redis_group.start()
         yield redis_group
     finally:
         redis_group.stop()
 
 
-def test_client_writes_to_the_primary_the_sentinel_names(group: RedisGroup) -> None:
-    url = sentinel_url(f"127.0.0.1:{group.sentinel}", MASTER_SET, PASSWORD)
-    client = connect_redis(url, socket_timeout=1)
-    client.set("rtap:probe", "written through the sentinel")
-    assert group.direct(group.primary).get("rtap:probe") == b"written through the sentinel"
+def client_of(group: RedisGroup) -> redis.Redis:
+    sentinels = ",".join(f"127.0.0.1:{port}" for port in group.sentinel_ports)
+    return connect_redis(sentinel_url(sentinels, MASTER_SET, PASSWORD), socket_timeout=1)
 
 
-def test_client_follows_a_failover_to_the_promoted_replica(group: RedisGroup) -> None:
-    url = sentinel_url(f"127.0.0.1:{group.sentinel}", MASTER_SET, PASSWORD)
-    client = connect_redis(url, socket_timeout=1)
+def test_the_first_node_starts_as_the_primary_and_the_others_replicate_it(
+    group: RedisGroup,
+) -> None:
+    client_of(group).set("rtap:probe", "written through the sentinels")
+    primary = group.direct(group.data_ports[0])
+    assert replication(primary)["role"] == "master"
+    assert primary.get("rtap:probe") == b"written through the sentinels"
+    for port in group.data_ports[1:]:
+        assert replication(group.direct(port))["master_port"] == group.data_ports[0]
+
+
+def test_client_follows_a_failover_and_the_old_primary_rejoins_as_a_replica(
+    group: RedisGroup,
+) -> None:
+    client = client_of(group)
     client.set("rtap:before", "1")
-    # Replication is asynchronous: wait until the replica has the write before the kill.
-    assert client.wait(1, 5_000) == 1
-    group.kill(group.primary)
+    # Replication is asynchronous: wait until both replicas have the write before the kill.
+    assert client.wait(NODES - 1, 5_000) == NODES - 1
+    group.kill("server", 0)
 
     def promoted() -> bool:
         return bool(client.set("rtap:after", "2"))
 
     _wait_for(promoted, timeout=30)
-    replica = group.direct(group.replica)
-    assert replication(replica)["role"] == "master"
-    assert replica.get("rtap:before") == b"1" and replica.get("rtap:after") == b"2"
+    roles = {port: replication(group.direct(port))["role"] for port in group.data_ports[1:]}
+    assert sorted(roles.values()) == ["master", "slave"]
+    new_primary = next(port for port, role in roles.items() if role == "master")
+    assert group.direct(new_primary).get("rtap:before") == b"1"
+
+    # The pod comes back: its script asks the Sentinels, which name the promoted node.
+    group.run("server", 0)
+    old = group.direct(group.data_ports[0])
+    _wait_for(partial(link_up, old), timeout=30)
+    assert replication(old)["role"] == "slave"
+    assert replication(old)["master_port"] == new_primary
+    _wait_for(lambda: old.get("rtap:after") == b"2")

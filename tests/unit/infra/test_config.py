@@ -53,6 +53,17 @@ def _refused(stack: str, **sections: dict[str, Any] | str) -> RenderError:
             {"clickhouseCluster": {"operatorChartVersion": "0.25.9"}},
             "rtap:clickhouseCluster.operatorChartVersion",
         ),
+        (
+            {"cluster": {"loadBalancerControllerChartVersion": "3.9.0"}},
+            "rtap:cluster.loadBalancerControllerChartVersion",
+        ),
+        ({"redis": {"image": "docker.io/valkey/valkey"}}, "rtap:redis.image"),
+        # Bitnami's versioned tags moved to a frozen repository: they no longer update.
+        (
+            {"redis": {"exporterImage": "docker.io/bitnami/redis-exporter:1.76.0"}},
+            "rtap:redis.exporterImage",
+        ),
+        ({"redis": {"chartVersion": "22.0.7"}}, "rtap:redis.chartVersion"),
     ],
 )
 def test_bad_prod_config_names_the_key(change: dict[str, Any], key: str) -> None:

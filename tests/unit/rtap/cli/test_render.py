@@ -31,12 +31,18 @@ def test_every_stack_renders_with_no_errors(stack: str, tmp_path: Path) -> None:
     assert "objects valid against Kubernetes" in result.output
     assert "Pods per zone" in result.output
     written = {p.name for p in tmp_path.glob("*.yaml")}
-    assert {"rtap.yaml", "helm-strimzi-operator.yaml", "helm-redis.yaml"} <= written
+    assert {"rtap.yaml", "helm-strimzi-operator.yaml"} <= written
     release = yaml.safe_load((tmp_path / "helm-strimzi-operator.yaml").read_text())
     assert release["chart"] == "oci://quay.io/strimzi-helm/strimzi-kafka-operator"
     assert release["version"] and release["repository"] is None
     kinds = {doc["kind"] for doc in yaml.safe_load_all((tmp_path / "rtap.yaml").read_text())}
-    assert {"Kafka", "ClickHouseInstallation", "SparkApplication", "Deployment"} <= kinds
+    assert {
+        "Kafka",
+        "ClickHouseInstallation",
+        "SparkApplication",
+        "Deployment",
+        "StatefulSet",
+    } <= kinds
 
 
 def _first(path: Path, kind: str) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from infra.components import k8s
-from rtap.render.checks import deployability_errors, unawaited_dependencies
+from rtap.render.checks import deployability_errors, image_errors, unawaited_dependencies
 from rtap.render.program import render
 from tests.unit.infra.conftest import PROJECT, STACKS, Render
 
@@ -41,3 +41,29 @@ def test_depending_on_a_component_needs_each_of_its_custom_resources_awaited(
         for e in errors
     ), errors
     assert any("clickhouse-migrations (Job) depends on it" in e for e in errors), errors
+
+
+@pytest.mark.parametrize(
+    ("image", "problem"),
+    [
+        ("bitnami/redis:8.2.1-debian-12-r0", "frozen bitnamilegacy"),
+        ("docker.io/bitnamilegacy/redis-sentinel:8.2.1", "bitnamilegacy is frozen"),
+        ("docker.io/valkey/valkey:latest", "is no pin"),
+        ("docker.io/valkey/valkey", "has no tag"),
+    ],
+)
+def test_an_unpinned_or_frozen_image_is_named_with_its_path(
+    rendered: Render, image: str, problem: str
+) -> None:
+    result = rendered("dev")
+    assert image_errors(result) == []
+    (statefulset,) = [m for m in result.manifests if m["kind"] == "StatefulSet"]
+    containers = statefulset["spec"]["template"]["spec"]["containers"]
+    original = containers[1]["image"]
+    containers[1]["image"] = image
+    try:
+        (error,) = image_errors(result)
+    finally:
+        containers[1]["image"] = original
+    assert error.startswith("StatefulSet rtap/redis: spec.template.spec.containers[1].image: ")
+    assert problem in error, error
