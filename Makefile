@@ -1,7 +1,8 @@
 # The README's two commands are `make up` and `make test`. Both set everything up first:
 # the virtual environment and Python packages, the JVM jars (Maven, from jvm/*/pom.xml),
 # the event validator (javac, jvm/validator) and the Debian packages (a JDK, maven,
-# redis-server, chromium, openssl) when missing.
+# redis-server, chromium, openssl) when missing. `make test` also builds etcd and the
+# Kubernetes API server from Go modules (Go >= 1.21 needed; once per machine).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -15,7 +16,7 @@ STACK ?= local
 # are copied next to it.
 SPARK_CONNECTOR_ARTIFACTS := spark-sql-kafka-0-10_2.13,spark-token-provider-kafka-0-10_2.13,kafka-clients,commons-pool2
 
-.PHONY: help up test lint unit integration setup system-packages venv jars down clean
+.PHONY: help up test lint unit integration setup system-packages venv jars kube-tools down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -30,7 +31,7 @@ PYTEST = @run_pytest() { status=0; $(BIN)/python -m pytest "$$@" $(PYTEST_ARGS) 
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests in $$1" >&2; return 1; fi; \
 	return $$status; }; run_pytest
 
-test: setup ## Lint, type-check and run every test (unit and integration, real engines)
+test: setup kube-tools ## Lint, type-check and run every test (unit and integration, real engines)
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) tests/unit
 	$(PYTEST) tests/integration
@@ -44,10 +45,15 @@ lint: venv ## ruff, mypy (strict) and the import contracts (dependencies point d
 unit: setup ## Only the unit tests
 	$(PYTEST) tests/unit
 
-integration: setup ## Only the integration tests (real Kafka, Spark, chDB, redis-server, chromium)
+integration: setup kube-tools ## Only the integration tests (real Kafka, Spark, chDB, redis-server, chromium, kube-apiserver)
 	$(PYTEST) tests/integration
 
 setup: system-packages venv jars ## Install everything the commands need
+
+# etcd, kube-apiserver, kube-controller-manager and kubectl for `rtap render --server`,
+# built from Go modules once per machine (a cold build takes minutes; it shows progress).
+kube-tools: ## Build the Kubernetes API server and etcd into the tool cache (needs Go >= 1.21)
+	@scripts/build-kube-tools >/dev/null
 
 system-packages:
 	@scripts/ensure-system-packages
