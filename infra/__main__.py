@@ -20,6 +20,7 @@ from infra.components.load_balancer import (
 )
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.components.network import Network, NetworkArgs
+from infra.components.network_policies import NetworkPolicies, NetworkPoliciesArgs
 from infra.components.redis import Redis, RedisArgs
 from infra.components.serving import Serving, ServingArgs
 from infra.components.spark import Spark, SparkArgs
@@ -67,6 +68,7 @@ namespace = PlatformNamespace(
 )
 in_namespace = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[namespace])
 
+NetworkPolicies("network-policies", NetworkPoliciesArgs(placement.namespace), in_namespace)
 kafka = Kafka("kafka", KafkaArgs(placement, settings.kafka, settings.kafka_cluster), in_namespace)
 access = KafkaAccess(
     "kafka-access",

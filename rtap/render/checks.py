@@ -11,6 +11,7 @@ from typing import Any
 
 from infra.components.k8s import WAIT_FOR
 from infra.settings import pinned_image
+from rtap.render.capacity import capacity_errors
 from rtap.render.mocks import Ref
 from rtap.render.program import Rendered
 from rtap.render.validate import describe, is_builtin
@@ -22,7 +23,11 @@ REPORTS_NO_READINESS = frozenset({"KafkaNodePool"})
 
 def deployability_errors(rendered: Rendered, kubernetes_version: str) -> list[str]:
     """Every problem a real cluster would meet that the schemas let through."""
-    return unawaited_dependencies(rendered, kubernetes_version) + image_errors(rendered)
+    return [
+        *unawaited_dependencies(rendered, kubernetes_version),
+        *image_errors(rendered),
+        *capacity_errors(rendered, rendered.settings),
+    ]
 
 
 def image_errors(rendered: Rendered) -> list[str]:

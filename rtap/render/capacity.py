@@ -1,0 +1,159 @@
+"""Whether the pods the program asks for fit the node groups they must run on (eks mode).
+
+A pod whose requests exceed what one node of its group can give stays Pending forever;
+pods whose requests add up to more than the group's largest size never all run. Both are
+invisible to every schema. A node gives its capacity less what the EKS AMI reserves for
+the kubelet (its kube-reserved formula) and the eviction threshold, and less what the
+DaemonSets on every node (VPC CNI, kube-proxy, the EBS CSI node) request.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from infra.components.k8s import ROLE_LABEL
+from infra.settings import NodeGroupSettings, StackSettings
+from rtap.render.program import Rendered
+from rtap.render.validate import describe
+
+MIB = 1024**2
+GIB = 1024**3
+# vCPUs by size, and memory per vCPU by family letter (m general, c compute, r memory,
+# t burstable), as EC2's m/c/r/t families from generation 5 on are built.
+_VCPUS = {"medium": 1, "large": 2, "xlarge": 4, "2xlarge": 8, "4xlarge": 16, "8xlarge": 32}
+_GIB_PER_VCPU = {"m": 4, "c": 2, "r": 8, "t": 4}
+# The VPC CNI's pods per node (ENIs x addresses) by vCPUs, which the AMI reserves memory for.
+_MAX_PODS = {1: 17, 2: 29, 4: 58, 8: 58, 16: 234, 32: 234}
+_EVICTION_HARD = 100 * MIB
+_DAEMONSETS = (200, 300 * MIB)  # millicores, bytes
+# Spark's default memory overhead of a Python application's pods, and its floor.
+_PYSPARK_OVERHEAD = 0.4
+_OVERHEAD_FLOOR = 384 * MIB
+
+
+@dataclass(frozen=True)
+class Pod:
+    where: str
+    role: str
+    cpu_millis: int
+    memory_bytes: int
+    count: int
+
+
+def allocatable(instance_type: str) -> tuple[int, int] | None:
+    """(millicores, bytes) a node gives to pods; None for a type this table does not know."""
+    match = re.fullmatch(r"([a-z])[0-9][a-z0-9]*(-flex)?\.([0-9]*x?large|medium)", instance_type)
+    if not match or match[1] not in _GIB_PER_VCPU or match[3] not in _VCPUS:
+        return None
+    vcpus = _VCPUS[match[3]]
+    max_pods = _MAX_PODS[vcpus]
+    # kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of the next two,
+    # 0.25% of the rest.
+    reserved_cpu = 60 + 10 * (vcpus > 1) + 5 * min(max(vcpus - 2, 0), 2) + 2.5 * max(vcpus - 4, 0)
+    reserved_memory = (255 + 11 * max_pods) * MIB + _EVICTION_HARD
+    cpu = int(vcpus * 1000 - reserved_cpu) - _DAEMONSETS[0]
+    memory = vcpus * _GIB_PER_VCPU[match[1]] * GIB - reserved_memory - _DAEMONSETS[1]
+    return cpu, memory
+
+
+def capacity_errors(rendered: Rendered, settings: StackSettings) -> list[str]:
+    if settings.cluster.mode != "eks":
+        return []  # an existing cluster's nodes are not rtap's to know
+    groups: dict[str, NodeGroupSettings] = dict(settings.cluster.node_groups)
+    zones = len(settings.cluster.zones)
+    errors: list[str] = []
+    totals: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for pod in role_pods(rendered):
+        group = groups[pod.role]
+        node = allocatable(group.instance_type)
+        if node is None:
+            continue
+        key = f"rtap:cluster.nodeGroups.{pod.role}"
+        if pod.cpu_millis > node[0] or pod.memory_bytes > node[1]:
+            errors.append(
+                f"{pod.where}: a pod requests {_size(pod.cpu_millis, pod.memory_bytes)}, more "
+                f"than one {group.instance_type} node of {key} gives "
+                f"({_size(*node)}); use a larger instanceType, or smaller requests"
+            )
+        totals[pod.role][0] += pod.cpu_millis * pod.count
+        totals[pod.role][1] += pod.memory_bytes * pod.count
+    for role, (cpu, memory) in sorted(totals.items()):
+        group = groups[role]
+        node = allocatable(group.instance_type)
+        if node and (
+            cpu > node[0] * group.max_per_zone * zones
+            or memory > node[1] * group.max_per_zone * zones
+        ):
+            errors.append(
+                f"rtap:cluster.nodeGroups.{role}.maxPerZone: its pods request "
+                f"{_size(cpu, memory)} in all, more than {group.max_per_zone} x {zones} "
+                f"{group.instance_type} nodes give"
+            )
+    return errors
+
+
+def role_pods(rendered: Rendered) -> Iterator[Pod]:
+    """Every pod template and the node group its selector or tolerations put it on."""
+    for obj in rendered.manifests:
+        kind, spec = obj["kind"], obj.get("spec") or {}
+        if kind in {"Deployment", "StatefulSet", "Job"}:
+            yield _pod(describe(obj), spec["template"]["spec"], spec.get("replicas", 1))
+        elif kind in {"ClickHouseInstallation", "ClickHouseKeeperInstallation"}:
+            for template in spec["templates"]["podTemplates"]:
+                where = f"{describe(obj)} podTemplate {template['name']}"
+                yield _pod(where, template["spec"], 1)
+        elif kind == "KafkaNodePool":
+            pod_spec = {**spec["template"]["pod"], "containers": [{"resources": spec["resources"]}]}
+            yield _pod(describe(obj), pod_spec, spec["replicas"])
+        elif kind == "SparkApplication":
+            for role in ("driver", "executor"):
+                yield _spark_pod(f"{describe(obj)} {role}", spec[role])
+
+
+def _pod(where: str, pod_spec: dict[str, Any], count: int) -> Pod:
+    requests = [c.get("resources", {}).get("requests", {}) for c in pod_spec["containers"]]
+    return Pod(
+        where,
+        _role(pod_spec),
+        sum(_millicores(r.get("cpu", "0")) for r in requests),
+        sum(_bytes(r.get("memory", "0")) for r in requests),
+        count,
+    )
+
+
+def _spark_pod(where: str, spec: dict[str, Any]) -> Pod:
+    memory = _bytes(spec["memory"])
+    overhead = max(int(memory * _PYSPARK_OVERHEAD), _OVERHEAD_FLOOR)
+    cpu = _millicores(str(spec.get("coreRequest", spec["cores"])))
+    return Pod(where, _role(spec), cpu, memory + overhead, spec.get("instances", 1))
+
+
+def _role(pod_spec: dict[str, Any]) -> str:
+    selected = (pod_spec.get("nodeSelector") or {}).get(ROLE_LABEL)
+    tolerated = [
+        t["value"] for t in pod_spec.get("tolerations") or [] if t.get("key") == ROLE_LABEL
+    ]
+    return str(selected or (tolerated[0] if tolerated else "general"))
+
+
+def _millicores(value: str) -> int:
+    return int(value[:-1]) if value.endswith("m") else int(float(value) * 1000)
+
+
+_UNITS = {"Ki": 1024, "Mi": MIB, "Gi": GIB, "Ti": 1024 * GIB, "k": 1024, "m": MIB, "g": GIB}
+
+
+def _bytes(value: str) -> int:
+    """A Kubernetes quantity (8Gi) or a JVM size (4g) in bytes."""
+    match = re.fullmatch(r"([0-9.]+)([A-Za-z]*)", value)
+    if not match:
+        raise ValueError(f"{value!r} is not a memory size")
+    return int(float(match[1]) * _UNITS.get(match[2], 1))
+
+
+def _size(millicores: int, memory: int) -> str:
+    return f"{millicores / 1000:g} CPU and {memory / GIB:.1f} GiB"

@@ -1,0 +1,56 @@
+"""Requests against the node groups (rtap/render/capacity.py): the stacks fit, and a pod
+too big for its group's nodes, or a group too small for its pods, is named with the key."""
+
+from __future__ import annotations
+
+import pytest
+
+from rtap.render.capacity import GIB, allocatable, capacity_errors
+from rtap.render.program import render
+from tests.unit.infra.conftest import PROJECT, STACKS, Render, with_changes
+
+
+def test_a_node_gives_its_capacity_less_the_kubelets_reserve_and_the_daemonsets() -> None:
+    cpu, memory = allocatable("m6i.large") or (0, 0)
+    assert 1500 < cpu < 2000 and 6 * GIB < memory < 8 * GIB
+    bigger = allocatable("r6i.2xlarge") or (0, 0)
+    assert bigger[0] > 7000 and bigger[1] > 60 * GIB
+    assert allocatable("x2iedn.xlarge") is None  # unknown here: not checked, not refused
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_stacks_fit_their_node_groups(rendered: Render, stack: str) -> None:
+    result = rendered(stack)
+    assert capacity_errors(result, result.settings) == []
+
+
+def test_a_pod_larger_than_a_node_of_its_group_is_named_with_the_group() -> None:
+    server = {"requests": {"cpu": "4", "memory": "2Gi"}, "limits": {"cpu": "4", "memory": "2Gi"}}
+    result = render(PROJECT, "dev", with_changes("dev", clickhouseCluster={"server": server}))
+    errors = capacity_errors(result, result.settings)
+    assert errors, "a 4-CPU pod cannot run on an m6i.large"
+    assert all(e.startswith("ClickHouseInstallation rtap/rtap podTemplate server-") for e in errors)
+    assert "m6i.large node of rtap:cluster.nodeGroups.clickhouse" in errors[0]
+
+
+def test_sparks_memory_overhead_counts_against_the_node() -> None:
+    # 11g fits a m6i.xlarge's 14.7 GiB; 11g plus PySpark's 40 % overhead does not.
+    executor = {"instances": 1, "cores": 1, "memory": "11g"}
+    result = render(PROJECT, "dev", with_changes("dev", spark={"executor": executor}))
+    (error,) = capacity_errors(result, result.settings)
+    assert error.startswith(
+        "SparkApplication rtap/rtap-streaming executor: a pod requests 1 CPU and 15.4 GiB"
+    )
+
+
+def test_a_group_whose_largest_size_cannot_hold_its_pods_names_max_per_zone() -> None:
+    # Each broker fits a node; nine of them and the controllers do not fit 2 x 3 nodes.
+    broker = {
+        "requests": {"cpu": "1200m", "memory": "1Gi"},
+        "limits": {"cpu": "2", "memory": "1Gi"},
+    }
+    result = render(
+        PROJECT, "dev", with_changes("dev", kafkaCluster={"brokers": 9, "broker": broker})
+    )
+    (error,) = capacity_errors(result, result.settings)
+    assert error.startswith("rtap:cluster.nodeGroups.kafka.maxPerZone: its pods request 11.1 CPU")
