@@ -16,9 +16,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.components.k8s import ROLE_LABEL
+from infra.policies import describe
 from infra.settings import NodeGroupSettings, StackSettings
 from rtap.render.program import Rendered
-from rtap.render.validate import describe
 
 MIB = 1024**2
 GIB = 1024**3

@@ -10,11 +10,11 @@ from collections.abc import Iterator
 from typing import Any
 
 from infra.components.k8s import WAIT_FOR
-from infra.settings import pinned_image
+from infra.policies import describe, violations
 from rtap.render.capacity import capacity_errors
 from rtap.render.mocks import Ref
 from rtap.render.program import Rendered
-from rtap.render.validate import describe, is_builtin
+from rtap.render.validate import is_builtin
 
 # Kinds whose operator reports no readiness of their own: a Strimzi node pool is ready
 # as part of its Kafka, which is awaited.
@@ -25,34 +25,10 @@ def deployability_errors(rendered: Rendered, kubernetes_version: str) -> list[st
     """Every problem a real cluster would meet that the schemas let through."""
     return [
         *unawaited_dependencies(rendered, kubernetes_version),
-        *image_errors(rendered),
         *capacity_errors(rendered, rendered.settings),
+        # The policy pack's rules (policy/), on the rendered objects.
+        *violations(rendered.manifests, rendered.settings.environment),
     ]
-
-
-def image_errors(rendered: Rendered) -> list[str]:
-    """Every image an object names (containers, and custom resources' `image` fields)
-    must be pinned by tag or digest and come from a repository that still gets fixes."""
-    errors = []
-    for obj in rendered.manifests:
-        for path, image in _images(obj):
-            try:
-                pinned_image(image)
-            except ValueError as problem:
-                errors.append(f"{describe(obj)}: {path}: {problem}")
-    return errors
-
-
-def _images(value: Any, path: str = "") -> Iterator[tuple[str, str]]:
-    if isinstance(value, dict):
-        for key, item in value.items():
-            if key == "image" and isinstance(item, str):
-                yield f"{path}.image".lstrip("."), item
-            else:
-                yield from _images(item, f"{path}.{key}")
-    elif isinstance(value, list):
-        for index, item in enumerate(value):
-            yield from _images(item, f"{path}[{index}]")
 
 
 def unawaited_dependencies(rendered: Rendered, kubernetes_version: str) -> list[str]:

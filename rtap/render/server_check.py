@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 
+from infra.policies import describe
 from rtap.render.apiserver import ApiServer
-from rtap.render.validate import describe
 
 CRD = "CustomResourceDefinition"
 FIELD_MANAGER = "rtap-render"

@@ -14,6 +14,8 @@ from typing import Any
 import jsonschema
 import kubernetes_validate
 
+from infra.policies import describe
+
 # A copy of ../shared/crd-schemas (see its README for the source commit), so a clone
 # validates offline on its own; $RTAP_CRD_SCHEMAS points elsewhere.
 VENDORED_SCHEMAS = Path(__file__).resolve().parents[2] / "infra" / "crd-schemas"
@@ -21,12 +23,6 @@ VENDORED_SCHEMAS = Path(__file__).resolve().parents[2] / "infra" / "crd-schemas"
 
 def schema_dir() -> Path:
     return Path(os.environ.get("RTAP_CRD_SCHEMAS") or VENDORED_SCHEMAS)
-
-
-def describe(obj: dict[str, Any]) -> str:
-    meta = obj.get("metadata") or {}
-    where = f"{meta['namespace']}/" if meta.get("namespace") else ""
-    return f"{obj.get('kind', '?')} {where}{meta.get('name', '?')}"
 
 
 def dotted(path: Iterable[Any]) -> str:

@@ -15,7 +15,7 @@ from pathlib import Path
 import pytest
 from packaging.requirements import Requirement
 
-from infra.settings import pinned_image
+from infra.images import pinned_image
 from rtap.render.program import render
 
 PROJECT = Path(__file__).resolve().parents[2]

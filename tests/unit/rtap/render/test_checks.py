@@ -5,7 +5,8 @@ from __future__ import annotations
 import pytest
 
 from infra.components import k8s
-from rtap.render.checks import deployability_errors, image_errors, unawaited_dependencies
+from infra.policies import violations
+from rtap.render.checks import deployability_errors, unawaited_dependencies
 from rtap.render.program import render
 from tests.unit.infra.conftest import PROJECT, STACKS, Render
 
@@ -56,14 +57,16 @@ def test_an_unpinned_or_frozen_image_is_named_with_its_path(
     rendered: Render, image: str, problem: str
 ) -> None:
     result = rendered("dev")
-    assert image_errors(result) == []
+    assert violations(result.manifests) == []
     (statefulset,) = [m for m in result.manifests if m["kind"] == "StatefulSet"]
     containers = statefulset["spec"]["template"]["spec"]["containers"]
     original = containers[1]["image"]
     containers[1]["image"] = image
     try:
-        (error,) = image_errors(result)
+        (error,) = violations(result.manifests)
     finally:
         containers[1]["image"] = original
-    assert error.startswith("StatefulSet rtap/redis: spec.template.spec.containers[1].image: ")
+    assert error.startswith(
+        "pinned-images: StatefulSet rtap/redis: spec.template.spec.containers[1].image: "
+    )
     assert problem in error, error
