@@ -70,7 +70,7 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete $(JARS)/validator/.complete
+jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete $(JARS)/validator/.complete $(JARS)/registry/.complete
 
 $(JARS)/kafka/.complete: jvm/kafka/pom.xml | system-packages
 	@echo "Fetching the Kafka broker jars with Maven (first run: about 45 MB)"
@@ -85,6 +85,20 @@ $(JARS)/spark/.complete: jvm/spark/pom.xml | system-packages
 	mvn --batch-mode --quiet -Dstyle.color=never -f jvm/spark/pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DincludeArtifactIds=$(SPARK_CONNECTOR_ARTIFACTS) \
 	  -DoutputDirectory=$(abspath $(JARS)/spark)
+	@touch $@
+
+# The schema registry the cluster runs (Apicurio; the version of rtap:kafkaCluster's
+# schemaRegistryImage), as its Quarkus application from Maven Central, for the test that
+# runs it against a broker enforcing the program's ACLs. It needs Java 21 or newer.
+REGISTRY_VERSION := $(shell sed -n 's/.*schemaRegistryImage: quay.io\/apicurio\/apicurio-registry:\([0-9.]*\).*/\1/p' Pulumi.yaml)
+$(JARS)/registry/.complete: Pulumi.yaml | system-packages
+	@echo "Fetching the Apicurio Registry $(REGISTRY_VERSION) application with Maven (about 160 MB)"
+	@rm -rf $(JARS)/registry && mkdir -p $(JARS)/registry
+	mvn --batch-mode --quiet -Dstyle.color=never dependency:copy \
+	  -Dartifact=io.apicurio:apicurio-registry-app:$(REGISTRY_VERSION):tar.gz:all \
+	  -DoutputDirectory=$(abspath $(JARS)/registry)
+	tar -xzf $(JARS)/registry/apicurio-registry-app-$(REGISTRY_VERSION)-all.tar.gz -C $(JARS)/registry
+	@rm $(JARS)/registry/apicurio-registry-app-$(REGISTRY_VERSION)-all.tar.gz
 	@touch $@
 
 # The event validator, a Spark UDF in Java (jvm/validator), compiles against the jars of

@@ -35,6 +35,7 @@ REGISTRY_TOPICS = {
     "APICURIO_EVENTS_KAFKA_TOPIC": "registry-events",
 }
 REGISTRY_GROUP_PREFIX = "apicurio-"
+REGISTRY_MANAGEMENT_PORT = 9000
 
 
 @dataclass(frozen=True)
@@ -182,7 +183,11 @@ class KafkaAccess(pulumi.ComponentResource):
         ns = self._args.namespace
         version = kube.image_tag(cluster.schema_registry_image)
         env = _registry_env()
-        probe = {"httpGet": {"path": "/health/ready", "port": 8080}, "periodSeconds": 10}
+        # Apicurio 3 serves its health checks on Quarkus' management interface, not on 8080.
+        probe = {
+            "httpGet": {"path": "/health/ready", "port": "management"},
+            "periodSeconds": 10,
+        }
         deployment = k8s.apps.v1.Deployment(
             REGISTRY,
             metadata=kube.metadata(REGISTRY, ns, "schema-registry", version),
@@ -196,13 +201,19 @@ class KafkaAccess(pulumi.ComponentResource):
                             {
                                 "name": "registry",
                                 "image": cluster.schema_registry_image,
-                                "ports": [{"name": "http", "containerPort": 8080}],
+                                "ports": [
+                                    {"name": "http", "containerPort": 8080},
+                                    {
+                                        "name": "management",
+                                        "containerPort": REGISTRY_MANAGEMENT_PORT,
+                                    },
+                                ],
                                 "env": env,
                                 "resources": kube.container_resources(cluster.schema_registry),
                                 "readinessProbe": probe,
                                 "livenessProbe": {
                                     **probe,
-                                    "httpGet": {"path": "/health/live", "port": 8080},
+                                    "httpGet": {"path": "/health/live", "port": "management"},
                                 },
                                 "volumeMounts": [
                                     {

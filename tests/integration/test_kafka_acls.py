@@ -18,6 +18,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
+import httpx
 import pytest
 from confluent_kafka import KafkaException
 from confluent_kafka.admin import (
@@ -35,6 +36,7 @@ from pyspark.sql import SparkSession
 
 from core.stack_config import find_project_dir
 from rtap.render.program import Rendered, render
+from tests.integration.registry import local_environment, running_registry
 from tests.integration.secure_kafka import SecureBroker, secure_broker
 from workloads.cluster_env import kafka_security, spark_kafka_options
 from workloads.events.model import EventLimits
@@ -120,6 +122,25 @@ def _create_topics(admin: AdminClient, rendered: Rendered) -> None:
         future.result(30)
 
 
+# None matches any name, principal and host (the stubs ask for str).
+_EVERY_ACL = AclBindingFilter(
+    ResourceType.ANY, None, ResourcePatternType.ANY, None, None,  # type: ignore[arg-type]
+    AclOperation.ANY, AclPermissionType.ANY,
+)  # fmt: skip
+
+
+def _grant(admin: AdminClient, bindings: list[AclBinding], timeout: float = 30) -> None:
+    """Creates the ACLs and waits until the broker's authorizer holds them all: the
+    controller commits them first, and the broker applies them a moment later."""
+    for future in admin.create_acls(bindings).values():
+        future.result(30)
+    deadline = time.monotonic() + timeout
+    while not set(bindings) <= set(admin.describe_acls(_EVERY_ACL).result(30)):
+        if time.monotonic() > deadline:
+            raise TimeoutError("the broker did not apply the ACLs in time")
+        time.sleep(0.2)
+
+
 @pytest.fixture(scope="module")
 def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     rendered = render(find_project_dir(), "dev")
@@ -128,8 +149,7 @@ def cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cluster]:
     with secure_broker(tmp_path_factory.mktemp("acl-kafka"), passwords, acls=True) as broker:
         admin = AdminClient(client_config(broker.internal))
         _create_topics(admin, rendered)
-        for future in admin.create_acls(declared_acls(rendered)).values():
-            future.result(30)
+        _grant(admin, declared_acls(rendered))
         yield Cluster(broker, rendered, passwords)
 
 
@@ -139,9 +159,7 @@ def without(cluster: Cluster) -> Iterator[list[AclBinding]]:
     removed: list[AclBinding] = []
     yield removed
     if removed:
-        admin = cluster.admin  # held until the futures resolve: they die with the client
-        for future in admin.create_acls(removed).values():
-            future.result(30)
+        _grant(cluster.admin, removed)
 
 
 def _take_away(cluster: Cluster, removed: list[AclBinding], user: str, resource: str) -> None:
@@ -287,3 +305,49 @@ def test_without_any_one_of_its_acls_a_workload_fails(
     else:
         with pytest.raises((KafkaException, TimeoutError)):
             _dead_letters(cluster)
+
+
+def _registry_environment(cluster: Cluster) -> dict[str, str]:
+    """The registry Deployment's env as the program declares it, pointed at this broker
+    and logging in as the schema-registry user (as Strimzi's sasl.jaas.config would)."""
+    (deployment,) = [
+        m
+        for m in cluster.rendered.manifests
+        if m["kind"] == "Deployment" and m["metadata"]["name"] == "schema-registry"
+    ]
+    declared = deployment["spec"]["template"]["spec"]["containers"][0]["env"]
+    jaas = (
+        "org.apache.kafka.common.security.scram.ScramLoginModule required "
+        f'username="schema-registry" password="{cluster.passwords["schema-registry"]}";'
+    )
+    return local_environment(declared, cluster.broker.secure, jaas, cluster.broker.ca_file)
+
+
+def test_the_schema_registry_stores_schemas_in_kafka_under_its_acls(
+    cluster: Cluster, tmp_path: Any
+) -> None:
+    schema = '{"type": "record", "name": "Probe", "fields": [{"name": "id", "type": "string"}]}'
+    environment = _registry_environment(cluster)
+    with running_registry(environment, tmp_path / "registry.log") as registry:
+        created = registry.post(
+            "/apis/ccompat/v7/subjects/rtap-probe-value/versions", json={"schema": schema}
+        )
+        assert created.status_code == httpx.codes.OK, created.text
+        schema_id = created.json()["id"]
+    # A second registry reads the journal back from Kafka: the schema outlived the first.
+    with running_registry(environment, tmp_path / "registry-2.log") as registry:
+        stored = registry.get(f"/apis/ccompat/v7/schemas/ids/{schema_id}")
+        assert stored.status_code == httpx.codes.OK, stored.text
+        assert '"Probe"' in stored.json()["schema"]
+
+
+@pytest.mark.parametrize("resource", ["kafkasql-journal", "apicurio-"])
+def test_without_its_journal_or_group_acl_the_registry_never_becomes_ready(
+    cluster: Cluster, without: list[AclBinding], tmp_path: Any, resource: str
+) -> None:
+    _take_away(cluster, without, "schema-registry", resource)
+    with (
+        pytest.raises(TimeoutError),
+        running_registry(_registry_environment(cluster), tmp_path / "registry.log"),
+    ):
+        pass
