@@ -8,16 +8,13 @@ import pulumi
 import pulumi_aws as aws
 
 from infra.components import k8s as kube
+from infra.components import load_balancer
 from infra.components.clickhouse import ClickHouse, ClickHouseArgs
 from infra.components.eks import EksArgs, EksCluster
 from infra.components.existing import ExistingCluster, ExistingClusterArgs
 from infra.components.kafka import Kafka, KafkaArgs
 from infra.components.kafka_access import KafkaAccess, KafkaAccessArgs
-from infra.components.load_balancer import (
-    LoadBalancerController,
-    LoadBalancerControllerArgs,
-    ingress_annotations,
-)
+from infra.components.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.components.network import Network, NetworkArgs
 from infra.components.network_policies import NetworkPolicies, NetworkPoliciesArgs
@@ -36,11 +33,16 @@ ingress_controller: list[pulumi.Resource] = []
 api_ingress_annotations: dict[str, str] = {}
 if settings.cluster.mode == "eks":
     region = settings.network.region
-    aws_provider = aws.Provider("aws", region=region)
-    on_aws = pulumi.ResourceOptions(providers=[aws_provider])
+    on_aws = pulumi.ResourceOptions(providers=[aws.Provider("aws", region=region)])
     network = Network("network", NetworkArgs(settings.network, zones, cluster_name), on_aws)
     cluster = EksCluster(
         "cluster", EksArgs(settings.cluster, region, cluster_name, network), on_aws
+    )
+    controller_role = cluster.irsa_role(
+        "load-balancer-controller",
+        load_balancer.NAMESPACE,
+        load_balancer.SERVICE_ACCOUNT,
+        inline_policy=load_balancer.iam_policy(),
     )
     controller = LoadBalancerController(
         "load-balancer-controller",
@@ -50,11 +52,12 @@ if settings.cluster.mode == "eks":
             cluster_name=cluster.cluster.name,
             region=region,
             vpc_id=network.vpc.id,
-            roles=cluster,
+            role_arn=controller_role.arn,
         ),
-        pulumi.ResourceOptions(providers=[aws_provider, cluster.provider]),
+        pulumi.ResourceOptions(providers=[cluster.provider]),
     )
-    ingress_controller, api_ingress_annotations = [controller], ingress_annotations()
+    ingress_controller = [controller]
+    api_ingress_annotations = load_balancer.ingress_annotations()
 else:
     cluster = ExistingCluster(
         "cluster", ExistingClusterArgs(settings.cluster, settings.spark.checkpoint_uri)

@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import json
 from dataclasses import dataclass
-from typing import Protocol
 
 import pulumi
-import pulumi_aws as aws
 
 from infra.components import k8s as kube
 from infra.manifests import text
@@ -28,20 +26,6 @@ CRDS = "aws-load-balancer-controller"
 POLICY_FILE = "aws-load-balancer-controller-iam-policy.json"
 
 
-class RoleIssuer(Protocol):
-    """What issues IAM roles to service accounts (the EKS cluster, through its OIDC)."""
-
-    def irsa_role(
-        self,
-        name: str,
-        namespace: str,
-        service_account: str,
-        *,
-        managed_policy: str | None = None,
-        inline_policy: pulumi.Input[str] | None = None,
-    ) -> aws.iam.Role: ...
-
-
 @dataclass(frozen=True)
 class LoadBalancerControllerArgs:
     """The chart version and Ingress class of rtap:cluster, where the cluster is."""
@@ -51,7 +35,14 @@ class LoadBalancerControllerArgs:
     cluster_name: pulumi.Input[str]
     region: str
     vpc_id: pulumi.Input[str]
-    roles: RoleIssuer
+    # An IRSA role for kube-system/aws-load-balancer-controller with iam_policy().
+    role_arn: pulumi.Input[str]
+
+
+def iam_policy() -> str:
+    """Upstream's policy for the controller, minified (an inline policy holds 10,240
+    characters)."""
+    return json.dumps(json.loads(text(POLICY_FILE)))
 
 
 def ingress_annotations() -> dict[str, str]:
@@ -73,12 +64,6 @@ class LoadBalancerController(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions | None = None,
     ):
         super().__init__("rtap:cluster:LoadBalancerController", name, None, opts)
-        role = args.roles.irsa_role(
-            "load-balancer-controller",
-            NAMESPACE,
-            SERVICE_ACCOUNT,
-            inline_policy=json.dumps(json.loads(text(POLICY_FILE))),
-        )
         self.release = kube.operator_release(
             NAME,
             kube.Chart(NAME, CHART_REPOSITORY, args.chart_version, CRDS),
@@ -91,7 +76,7 @@ class LoadBalancerController(pulumi.ComponentResource):
                 "serviceAccount": {
                     "create": True,
                     "name": SERVICE_ACCOUNT,
-                    "annotations": {"eks.amazonaws.com/role-arn": role.arn},
+                    "annotations": {"eks.amazonaws.com/role-arn": args.role_arn},
                 },
                 "ingressClass": args.ingress_class,
                 "createIngressClassResource": True,

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import secrets
 import shutil
-import socket
 import ssl
 import subprocess
 import tempfile
@@ -24,6 +23,8 @@ from pathlib import Path
 
 import httpx
 import structlog
+
+from core.ports import free_ports
 
 log = structlog.get_logger(__name__)
 
@@ -72,9 +73,10 @@ def local_api_server(controllers: bool = True) -> Iterator[ApiServer]:
     tools = kube_tools()
     root = Path(tempfile.mkdtemp(prefix="rtap-apiserver-"))
     processes: list[subprocess.Popen[bytes]] = []
+    client: httpx.Client | None = None
     try:
         token = secrets.token_hex(24)
-        etcd_client, etcd_peer, secure = _free_ports(3)
+        etcd_client, etcd_peer, secure = free_ports(3)
         _write_credentials(root, token)
         processes.append(_start(tools / "etcd", _etcd_args(root, etcd_client, etcd_peer), root))
         processes.append(
@@ -88,25 +90,15 @@ def local_api_server(controllers: bool = True) -> Iterator[ApiServer]:
             processes.append(_start(tools / "kube-controller-manager", _manager_args(root), root))
         log.info("kube-apiserver ready", url=url, version=version, controllers=controllers)
         yield ApiServer(url, client, version)
-        client.close()
     finally:
+        if client is not None:
+            client.close()
         # Killed, not stopped gracefully: the data is thrown away, and a graceful stop of
         # the API server takes about ten seconds.
         for process in reversed(processes):
             process.kill()
             process.wait(15)
         shutil.rmtree(root, ignore_errors=True)
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def _write_credentials(root: Path, token: str) -> None:
@@ -167,7 +159,7 @@ def _manager_args(root: Path) -> list[str]:
     return [
         f"--kubeconfig={root / 'kubeconfig'}",
         "--bind-address=127.0.0.1",
-        f"--secure-port={_free_ports(1)[0]}",
+        f"--secure-port={free_ports(1)[0]}",
         "--use-service-account-credentials=false",
         f"--service-account-private-key-file={root / 'sa.key'}",
         f"--root-ca-file={root / 'certs' / 'apiserver.crt'}",

@@ -8,28 +8,17 @@ developer's own `rtap up`.
 from __future__ import annotations
 
 import logging
-import socket
 from collections.abc import Iterator
 
 import pytest
 
+from core.ports import free_ports
 from core.stack_config import find_project_dir, load_stack
 from infra.settings import StackSettings
 from rtap.local.platform.control_client import ControlClient
 from rtap.local.processes.local_processes import LocalProcesses
 
 log = logging.getLogger("rtap.tests")
-
-
-def _free_ports(count: int) -> list[int]:
-    sockets = [socket.socket() for _ in range(count)]
-    try:
-        for sock in sockets:
-            sock.bind(("127.0.0.1", 0))
-        return [sock.getsockname()[1] for sock in sockets]
-    finally:
-        for sock in sockets:
-            sock.close()
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
@@ -39,7 +28,7 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
 
 @pytest.fixture(scope="session")
 def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcesses]:
-    kafka, controller, redis, platform = _free_ports(4)
+    kafka, controller, redis, platform = free_ports(4)
     overrides = {
         "RTAP_LOCAL__RUN_DIR": str(tmp_path_factory.mktemp("rtap") / "run"),
         "RTAP_LOCAL__KAFKA_PORT": str(kafka),

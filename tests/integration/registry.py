@@ -15,8 +15,8 @@ from typing import Any
 
 import httpx
 
+from core.ports import free_ports
 from core.stack_config import find_project_dir
-from tests.integration.conftest import _free_ports
 
 APPLICATION = find_project_dir() / ".rtap" / "jars" / "registry" / "quarkus-run.jar"
 MIN_JAVA = 21
@@ -63,7 +63,7 @@ def local_environment(
 def running_registry(environment: dict[str, str], log: Path) -> Iterator[httpx.Client]:
     """The registry with `environment`; yields a client of its API once it is ready, or
     raises TimeoutError with the end of its log."""
-    http, management = _free_ports(2)
+    http, management = free_ports(2)
     process_env = {
         **os.environ,
         **environment,

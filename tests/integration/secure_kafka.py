@@ -19,10 +19,10 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from core.ports import free_ports
 from core.stack_config import find_project_dir
 from rtap.local.prerequisites import port_in_use
 from rtap.local.processes.kafka_broker import _kafka_uuid
-from tests.integration.conftest import _free_ports
 from workloads.kafka import client_config
 
 
@@ -112,7 +112,7 @@ def secure_broker(
     java = shutil.which("java")
     assert java and shutil.which("openssl"), "make setup installs java and openssl"
     ca_file, keystore = _certificates(directory)
-    ports = _free_ports(3)
+    ports = free_ports(3)
     config = _broker_config(directory, ports, keystore, acls)
     classpath = f"{find_project_dir() / '.rtap' / 'jars' / 'kafka'}/*"
     scram = [

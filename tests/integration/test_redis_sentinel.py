@@ -17,8 +17,8 @@ from typing import Any
 import pytest
 import redis
 
+from core.ports import free_ports
 from infra.manifests import MANIFESTS
-from tests.integration.conftest import _free_ports
 from workloads.redis_client import connect_redis, sentinel_url
 
 PASSWORD = "sentinel-test-password"
@@ -31,7 +31,7 @@ class RedisGroup:
     """Three nodes (data node and Sentinel each) on loopback ports, stopped at the end."""
 
     def __init__(self, root: Path) -> None:
-        ports = _free_ports(2 * NODES)
+        ports = free_ports(2 * NODES)
         self.data_ports, self.sentinel_ports = ports[:NODES], ports[NODES:]
         self._root = root
         self._processes: dict[tuple[str, int], subprocess.Popen[bytes]] = {}

@@ -72,10 +72,15 @@ def test_an_enum_of_strimzis_crd_rejects_a_kafka_user_naming_the_field(api: ApiS
     assert "scram-sha-512" in rejection  # the values the enum allows
 
 
+IMAGE = "docker.io/valkey/valkey:8.1.10"
+SIZE = {"requests": {"cpu": "100m", "memory": "64Mi"}, "limits": {"cpu": "100m", "memory": "64Mi"}}
+
+
 def test_the_cli_exits_non_zero_on_a_broken_builtin_object_naming_the_field(
     tmp_path: Path,
 ) -> None:
-    # Valid against the OpenAPI schema (an int32), refused by the Deployment's validation.
+    # Valid against the OpenAPI schema (an int32) and every offline check, refused by the
+    # Deployment's validation on the server: the only error.
     broken = {
         "apiVersion": "apps/v1",
         "kind": "Deployment",
@@ -85,7 +90,7 @@ def test_the_cli_exits_non_zero_on_a_broken_builtin_object_naming_the_field(
             "selector": {"matchLabels": {"app": "broken"}},
             "template": {
                 "metadata": {"labels": {"app": "broken"}},
-                "spec": {"containers": [{"name": "c", "image": "docker.io/valkey/valkey:8.1.10"}]},
+                "spec": {"containers": [{"name": "c", "image": IMAGE, "resources": SIZE}]},
             },
         },
     }
