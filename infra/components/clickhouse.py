@@ -245,12 +245,16 @@ class ClickHouse(pulumi.ComponentResource):
                                     {"name": "CLICKHOUSE_DSN", "value": dsn("migrator", ns)},
                                     kube.secret_env("CLICKHOUSE_PASSWORD", CREDENTIALS, "migrator"),
                                 ],
-                                "volumeMounts": [settings_mount],
+                                # A read-only root: what Python writes goes to /tmp.
+                                "volumeMounts": [
+                                    settings_mount,
+                                    {"name": "tmp", "mountPath": "/tmp"},
+                                ],
                                 "resources": kube.size("100m", "256Mi", "500m", "256Mi"),
                                 "securityContext": kube.restricted_container(),
                             }
                         ],
-                        "volumes": [settings_volume],
+                        "volumes": [settings_volume, {"name": "tmp", "emptyDir": {}}],
                         "securityContext": kube.RESTRICTED_POD,
                     },
                 },
