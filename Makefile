@@ -70,7 +70,8 @@ $(VENV)/.installed: pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
-jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete $(JARS)/validator/.complete $(JARS)/registry/.complete
+jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete $(JARS)/validator/.complete \
+  $(JARS)/registry/.complete $(JARS)/connect/.complete
 
 $(JARS)/kafka/.complete: jvm/kafka/pom.xml | system-packages
 	@echo "Fetching the Kafka broker jars with Maven (first run: about 45 MB)"
@@ -85,6 +86,13 @@ $(JARS)/spark/.complete: jvm/spark/pom.xml | system-packages
 	mvn --batch-mode --quiet -Dstyle.color=never -f jvm/spark/pom.xml dependency:copy-dependencies \
 	  -DincludeScope=runtime -DincludeArtifactIds=$(SPARK_CONNECTOR_ARTIFACTS) \
 	  -DoutputDirectory=$(abspath $(JARS)/spark)
+	@touch $@
+
+$(JARS)/connect/.complete: jvm/connect/pom.xml | system-packages
+	@echo "Fetching Kafka Connect's worker jars with Maven (about 35 MB)"
+	@rm -rf $(JARS)/connect
+	mvn --batch-mode --quiet -Dstyle.color=never -f jvm/connect/pom.xml dependency:copy-dependencies \
+	  -DincludeScope=runtime -DoutputDirectory=$(abspath $(JARS)/connect)
 	@touch $@
 
 # The schema registry the cluster runs (Apicurio; the version of rtap:kafkaCluster's

@@ -36,6 +36,7 @@ from pyspark.sql import SparkSession
 
 from core.stack_config import find_project_dir
 from rtap.render.program import Rendered, render
+from tests.integration.connect import running_worker, worker_properties
 from tests.integration.registry import local_environment, running_registry
 from tests.integration.secure_kafka import SecureBroker, secure_broker
 from workloads.cluster_env import kafka_security, spark_kafka_options
@@ -351,3 +352,32 @@ def test_without_its_journal_or_group_acl_the_registry_never_becomes_ready(
         running_registry(_registry_environment(cluster), tmp_path / "registry.log"),
     ):
         pass
+
+
+def _worker(cluster: Cluster) -> str:
+    (connect,) = [m for m in cluster.rendered.manifests if m["kind"] == "KafkaConnect"]
+    return worker_properties(
+        connect["spec"], cluster.broker.secure, cluster.passwords["connect"], cluster.broker.ca_file
+    )
+
+
+def test_kafka_connect_joins_its_group_and_creates_its_topics_under_its_acls(
+    cluster: Cluster, tmp_path: Any
+) -> None:
+    with running_worker(_worker(cluster), tmp_path) as url:
+        assert httpx.get(f"{url}/connectors", timeout=10).json() == []
+    topics = cluster.admin.list_topics(timeout=30).topics
+    assert {"rtap-connect-configs", "rtap-connect-offsets", "rtap-connect-status"} <= set(topics)
+
+
+@pytest.mark.parametrize("resource", ["rtap-connect", "rtap-connect-"])
+def test_without_its_group_or_topic_acl_connect_never_becomes_ready(
+    cluster: Cluster, without: list[AclBinding], tmp_path: Any, resource: str
+) -> None:
+    _take_away(cluster, without, "connect", resource)
+    with (
+        pytest.raises(TimeoutError) as waited,
+        running_worker(_worker(cluster), tmp_path, timeout=40),
+    ):
+        pass
+    assert (tmp_path / "connect.log").read_text().count("AuthorizationException"), waited.value
