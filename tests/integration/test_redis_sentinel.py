@@ -39,7 +39,9 @@ class RedisGroup:
             assert shutil.which(executable), f"{executable} is installed by make setup"
 
     def node(self, index: int) -> str:
-        return f"127.0.0.1:{self.data_ports[index]}:{self.sentinel_ports[index]}"
+        # By name, as the pods are known by their DNS names: Sentinel resolves and
+        # announces hostnames, and the clients connect to the name it gives them.
+        return f"localhost:{self.data_ports[index]}:{self.sentinel_ports[index]}"
 
     def start(self) -> None:
         for index in range(NODES):
@@ -149,6 +151,12 @@ def test_the_first_node_starts_as_the_primary_and_the_others_replicate_it(
     assert primary.get("rtap:probe") == b"written through the sentinels"
     for port in group.data_ports[1:]:
         assert replication(group.direct(port))["master_port"] == group.data_ports[0]
+    # Every Sentinel names the primary by its hostname, as it will name a pod.
+    for port in group.sentinel_ports:
+        host, primary_port = group.direct(port).execute_command(  # type: ignore[no-untyped-call]
+            "SENTINEL", "GET-MASTER-ADDR-BY-NAME", MASTER_SET
+        )
+        assert (host, int(primary_port)) == (b"localhost", group.data_ports[0])
 
 
 def test_client_follows_a_failover_and_the_old_primary_rejoins_as_a_replica(
