@@ -2,7 +2,8 @@
 # the virtual environment and Python packages, the JVM jars (Maven, from jvm/*/pom.xml),
 # the event validator (javac, jvm/validator) and the Debian packages (a JDK, maven,
 # redis-server, chromium, openssl) when missing. `make test` also builds etcd and the
-# Kubernetes API server from Go modules (Go >= 1.21 needed; once per machine).
+# Kubernetes API server, Prometheus and promtool from Go modules (Go >= 1.21 needed; once
+# per machine).
 SHELL := /bin/bash
 .SHELLFLAGS := -eu -o pipefail -c
 .DEFAULT_GOAL := help
@@ -16,7 +17,7 @@ STACK ?= local
 # are copied next to it.
 SPARK_CONNECTOR_ARTIFACTS := spark-sql-kafka-0-10_2.13,spark-token-provider-kafka-0-10_2.13,kafka-clients,commons-pool2
 
-.PHONY: help up test lint unit integration setup system-packages venv jars kube-tools down clean
+.PHONY: help up test lint unit integration setup system-packages venv jars kube-tools prometheus down clean
 
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
@@ -31,7 +32,7 @@ PYTEST = @run_pytest() { status=0; $(BIN)/python -m pytest "$$@" $(PYTEST_ARGS) 
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests in $$1" >&2; return 1; fi; \
 	return $$status; }; run_pytest
 
-test: setup kube-tools ## Lint, type-check and run every test (unit and integration, real engines)
+test: setup kube-tools prometheus ## Lint, type-check and run every test (unit and integration, real engines)
 	$(MAKE) --no-print-directory lint
 	$(PYTEST) tests/unit
 	$(PYTEST) tests/integration
@@ -45,7 +46,7 @@ lint: venv ## ruff, mypy (strict) and the import contracts (dependencies point d
 unit: setup ## Only the unit tests
 	$(PYTEST) tests/unit
 
-integration: setup kube-tools ## Only the integration tests (real Kafka, Spark, chDB, redis-server, chromium, kube-apiserver)
+integration: setup kube-tools prometheus ## Only the integration tests (real Kafka, Spark, chDB, redis-server, chromium, kube-apiserver, promtool)
 	$(PYTEST) tests/integration
 
 setup: system-packages venv jars ## Install everything the commands need
@@ -53,7 +54,11 @@ setup: system-packages venv jars ## Install everything the commands need
 # etcd, kube-apiserver, kube-controller-manager and kubectl for `rtap render --server`,
 # built from Go modules once per machine (a cold build takes minutes; it shows progress).
 kube-tools: ## Build the Kubernetes API server and etcd into the tool cache (needs Go >= 1.21)
-	@scripts/build-kube-tools >/dev/null
+	@scripts/build-go-tools kube-tools >/dev/null
+
+# Prometheus and promtool (3.16.0) for the alert-rule tests, built the same way.
+prometheus: ## Build Prometheus and promtool into the tool cache (needs Go >= 1.21)
+	@scripts/build-go-tools prometheus >/dev/null
 
 system-packages:
 	@scripts/ensure-system-packages

@@ -39,6 +39,11 @@ class LocalSettings(SettingsModel):
     # doubling back-off; more failures than this within 10 minutes is a crash loop and it
     # stays down (0: never restart).
     max_restarts: int = Field(5, ge=0, le=100)
+    # The local Prometheus (scraping the engines above, evaluating the stack's alerts).
+    prometheus_port: int = Field(19090, ge=1024, le=65535)
+    # Locally an alert fires after this share of its `for:`, so that a test or a drill
+    # sees it within seconds rather than minutes. The cluster always waits the full `for:`.
+    alert_for_scale: float = Field(0.1, gt=0, le=1)
 
 
 class SlaSettings(SettingsModel):
@@ -49,6 +54,12 @@ class SlaSettings(SettingsModel):
     ingest_events_per_second: int = Field(50_000, gt=0)
     query_p99_ms: float = Field(25.0, gt=0)
     uncached_query_p95_ms: float = Field(100.0, gt=0)
+    # The share of API requests answered without a server error (5xx) the stack promises;
+    # its complement is the error budget the availability burn-rate alerts spend.
+    availability_target: float = Field(0.999, ge=0.95, lt=1)
+    # Above this share of input going to the dead-letter topic the producers are broken,
+    # not unlucky: the synthetic producer sends 1% malformed events on purpose.
+    max_dead_letter_share: float = Field(0.05, gt=0, lt=1)
 
 
 class WorkloadSettings(SettingsModel):

@@ -3,7 +3,7 @@ etcd, kube-apiserver (PodSecurity admission on, as in every cluster since 1.25) 
 kube-controller-manager, so that Deployments, StatefulSets and Jobs make their Pods and
 the Pods meet admission. There is no scheduler and no kubelet: Pods stay Pending.
 
-The binaries come from scripts/build-kube-tools (built once per machine from Go modules
+The binaries come from scripts/build-go-tools (built once per machine from Go modules
 into the tool cache). Everything runs from a temporary folder and stops on exit.
 """
 
@@ -25,10 +25,10 @@ import httpx
 import structlog
 
 from core.ports import free_ports
+from rtap.go_tools import ToolBuildError, built_tools
 
 log = structlog.get_logger(__name__)
 
-BUILD_SCRIPT = Path(__file__).resolve().parents[2] / "scripts" / "build-kube-tools"
 READY_TIMEOUT_S = 90.0
 # 1.37 names: a wrong controller name makes the process exit. No node exists to give
 # pod CIDRs to, and the trust-bundle publisher rejects the self-signed serving cert.
@@ -53,18 +53,11 @@ class ApiServer:
 
 
 def kube_tools() -> Path:
-    """The folder holding etcd, kube-apiserver, kube-controller-manager and kubectl,
-    building them first if this machine has none yet (minutes, with progress lines)."""
+    """The folder holding etcd, kube-apiserver, kube-controller-manager and kubectl."""
     try:
-        built = subprocess.run(
-            ["bash", str(BUILD_SCRIPT)], check=True, stdout=subprocess.PIPE, text=True
-        )
-    except subprocess.CalledProcessError as failed:
-        raise ApiServerError(
-            f"building the Kubernetes tools failed (exit {failed.returncode}); the lines "
-            f"above say why. Re-run {BUILD_SCRIPT} once it is fixed."
-        ) from None
-    return Path(built.stdout.strip().splitlines()[-1])
+        return built_tools("kube-tools")
+    except ToolBuildError as failed:
+        raise ApiServerError(str(failed)) from None
 
 
 @contextmanager
