@@ -15,6 +15,7 @@ from infra.components.existing import ExistingCluster, ExistingClusterArgs
 from infra.components.kafka import Kafka, KafkaArgs
 from infra.components.kafka_access import KafkaAccess, KafkaAccessArgs
 from infra.components.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
+from infra.components.monitoring import Monitoring, MonitoringArgs
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.components.network import Network, NetworkArgs
 from infra.components.network_policies import NetworkPolicies, NetworkPoliciesArgs
@@ -120,6 +121,8 @@ serving = Serving(
     ),
     in_namespace,
 )
+
+Monitoring("monitoring", MonitoringArgs(placement, settings.monitoring, settings), in_namespace)
 
 pulumi.export("environment", settings.environment)
 pulumi.export("namespace", settings.cluster.namespace)

@@ -10,6 +10,7 @@ from infra.components import crds
 from infra.components.clickhouse import OPERATOR_CRDS as CLICKHOUSE_CRDS
 from infra.components.kafka import OPERATOR_CRDS as KAFKA_CRDS
 from infra.components.load_balancer import CRDS as LOAD_BALANCER_CRDS
+from infra.components.monitoring import CRDS as MONITORING_CRDS
 from infra.components.spark import OPERATOR_CRDS as SPARK_CRDS
 from infra.settings import StackSettings
 
@@ -36,6 +37,7 @@ def _crd_rules(s: StackSettings) -> list[str]:
             s.clickhouse_cluster.operator_chart_version,
         ),
         ("spark.operatorChartVersion", SPARK_CRDS, s.spark.operator_chart_version),
+        ("monitoring.chartVersion", MONITORING_CRDS, s.monitoring.chart_version),
     ]
     if s.cluster.mode == "eks":
         version = s.cluster.load_balancer_controller_chart_version

@@ -223,6 +223,16 @@ class ServingDeploymentSettings(SettingsModel):
         return self
 
 
+class MonitoringSettings(SettingsModel):
+    """kube-prometheus-stack: the Prometheus operator, Prometheus, Alertmanager and Grafana."""
+
+    chart_version: str = Field(pattern=VERSION)
+    prometheus_replicas: int = Field(ge=1, le=5)
+    retention_days: int = Field(ge=1, le=400)
+    storage_gib: int = Field(ge=1)
+    prometheus: Resources
+
+
 class StackSettings(WorkloadSettings):
     """A whole stack: the workload sections plus the infrastructure a deployment builds."""
 
@@ -234,6 +244,7 @@ class StackSettings(WorkloadSettings):
     redis: RedisSettings
     spark: SparkSettings
     serving_deployment: ServingDeploymentSettings
+    monitoring: MonitoringSettings
 
     @property
     def is_prod(self) -> bool:

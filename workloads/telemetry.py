@@ -17,7 +17,7 @@ EVENTS_STORED = "rtap_events_stored"  # counter: valid events committed to Click
 DEAD_LETTERS = "rtap_dead_letters"  # counter, by reason: events sent to the dead-letter topic
 FRESHNESS = "rtap_freshness_seconds"  # histogram: event time to committed in ClickHouse
 BATCH_DURATION = "rtap_batch_duration_seconds"  # histogram, by query
-SINK_ERRORS = "rtap_sink_errors"  # counter, by query: batches whose write failed
+SINK_ERRORS = "rtap_sink_errors"  # counter, by query: batches whose write raised (replayed)
 LAST_BATCH = "rtap_stream_last_batch_timestamp_seconds"  # gauge, by query
 # Offsets per topic and partition: what the last committed batch of the ingest query read
 # up to (from its progress), the log end the broker reports, and their difference. Spark
@@ -38,6 +38,7 @@ DATA_ROUTES = "/v1/.*|/graphql"
 
 _LATENCY_BUCKETS_S = (0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 _FRESHNESS_BUCKETS_S = (0.25, 0.5, 1.0, 2.0, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+BATCH_DURATION_BUCKETS_S = (0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0)
 
 
 def counter(name: str) -> str:
@@ -51,8 +52,8 @@ def latency_buckets(targets_s: Iterable[float]) -> tuple[float, ...]:
     return tuple(sorted({*_LATENCY_BUCKETS_S, *targets_s}))
 
 
-def freshness_buckets(target_s: float) -> tuple[float, ...]:
-    return tuple(sorted({*_FRESHNESS_BUCKETS_S, target_s}))
+def freshness_buckets(target_s: float | None) -> tuple[float, ...]:
+    return tuple(sorted({*_FRESHNESS_BUCKETS_S, *([target_s] if target_s else [])}))
 
 
 def bucket_label(edge_s: float) -> str:

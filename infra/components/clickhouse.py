@@ -28,6 +28,21 @@ OPERATOR_CHART = "altinity-clickhouse-operator"
 OPERATOR_CRDS = "altinity-clickhouse-operator"
 OPERATOR_CHART_REPOSITORY = "https://docs.altinity.com/clickhouse-operator/"
 HTTP_PORT = 8123
+# ClickHouse's and Keeper's own Prometheus endpoints, which the monitors scrape (Altinity's
+# default monitor reads the operator's exporter and misses 9363: clickhouse-operator#1763).
+METRICS_PORT = 9363
+KEEPER_METRICS_PORT = 7000
+
+
+def prometheus_endpoint(port: int) -> kube.Json:
+    """The server's `<prometheus>` config: metrics, events and asynchronous metrics."""
+    return {
+        "prometheus/endpoint": "/metrics",
+        "prometheus/port": port,
+        "prometheus/metrics": True,
+        "prometheus/events": True,
+        "prometheus/asynchronous_metrics": True,
+    }
 
 
 @dataclass(frozen=True)
@@ -129,13 +144,14 @@ class ClickHouse(pulumi.ComponentResource):
         keeper_pods = {"clickhouse-keeper.altinity.com/chk": KEEPER}
         return {
             "configuration": {
+                "settings": prometheus_endpoint(KEEPER_METRICS_PORT),
                 "clusters": [
                     {
                         "name": "keeper",
                         "layout": {"replicasCount": cluster.keeper_replicas},
                         "pdbMaxUnavailable": 1,
                     }
-                ]
+                ],
             },
             "defaults": {
                 "templates": {"podTemplate": "keeper", "dataVolumeClaimTemplate": "keeper-data"}
@@ -172,6 +188,7 @@ class ClickHouse(pulumi.ComponentResource):
         return {
             "configuration": {
                 "zookeeper": {"nodes": [{"host": keeper_host, "port": 2181}]},
+                "settings": prometheus_endpoint(METRICS_PORT),
                 "users": _users(self._args.clickhouse.database),
                 "profiles": {"reader/readonly": 2, "writer/readonly": 0, "migrator/readonly": 0},
                 "clusters": [

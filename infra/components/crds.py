@@ -34,7 +34,16 @@ def vendored_versions(operator: str) -> list[str]:
 
 # libyaml's parser (PyYAML's wheels ship it): the pure-Python one takes about 14 s for the
 # three operators' 3.5 MB of CRDs, which every `rtap render` and `pulumi up` reads.
-_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+_BASE_LOADER: type[yaml.SafeLoader] = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _Loader(_BASE_LOADER):  # type: ignore[misc,valid-type]
+    """Reads a bare `=` as the string it is: prometheus-operator's AlertmanagerConfig CRD
+    has one in an enum, which YAML 1.1 tags as a `value` that PyYAML cannot construct."""
+
+
+_Loader.add_constructor("tag:yaml.org,2002:value", yaml.SafeLoader.construct_scalar)
+_LOADER = _Loader
 
 
 def crds_in(path: Path) -> list[dict[str, Any]]:

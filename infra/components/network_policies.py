@@ -17,6 +17,9 @@ from infra.components import k8s as kube
 from infra.components.clickhouse import HTTP_PORT, INSTALLATION, KEEPER
 from infra.components.clickhouse import OPERATOR_NAMESPACE as CLICKHOUSE_OPERATOR
 from infra.components.kafka_access import REGISTRY
+from infra.components.monitoring import NAMESPACE as MONITORING
+from infra.components.monitoring import targets
+from infra.components.redis import METRICS_PORT as REDIS_METRICS_PORT
 from infra.components.redis import NAME as REDIS
 from infra.components.redis import PORT as REDIS_PORT
 from infra.components.redis import SENTINEL_PORT
@@ -30,6 +33,9 @@ CLICKHOUSE_INTERSERVER_PORT = 9009
 KEEPER_CLIENT_PORT = 2181
 KEEPER_RAFT_PORT = 9444
 REGISTRY_PORT = 8080
+# Metrics ports the monitors name: Strimzi's tcp-prometheus (Kafka and its exporter), the
+# Redis exporter's and the API's.
+NAMED_METRICS_PORTS = (9404, REDIS_METRICS_PORT, API_PORT)
 
 
 @dataclass(frozen=True)
@@ -101,4 +107,24 @@ class NetworkPolicies(pulumi.ComponentResource):
                 },
                 opts=pulumi.ResourceOptions(parent=self),
             )
+        # Prometheus scrapes every pod that has metrics, on its metrics port only.
+        scraped = [t.port for t in targets() if isinstance(t.port, int)]
+        k8s.networking.v1.NetworkPolicy(
+            "allow-monitoring",
+            metadata=kube.metadata("allow-monitoring", namespace, "network-policy"),
+            spec={
+                "podSelector": {},
+                "policyTypes": ["Ingress"],
+                "ingress": [
+                    {
+                        "from": [namespace_peer(MONITORING)],
+                        "ports": [
+                            {"protocol": "TCP", "port": port}
+                            for port in (*scraped, *NAMED_METRICS_PORTS)
+                        ],
+                    }
+                ],
+            },
+            opts=pulumi.ResourceOptions(parent=self),
+        )
         self.register_outputs({})

@@ -6,13 +6,16 @@ import threading
 import time
 from collections import defaultdict
 
+import httpx
 import pytest
 from confluent_kafka import Consumer
+from prometheus_client.parser import text_string_to_metric_families
 
 from rtap.local.platform.control_client import ControlClient
 from rtap.local.processes.local_processes import LocalProcesses
 from rtap.local.runs.pipeline_run import PipelineRun
-from workloads.kafka import client_config
+from workloads import telemetry as t
+from workloads.kafka import client_config, end_offsets
 
 pytestmark = pytest.mark.integration
 
@@ -54,6 +57,47 @@ def test_two_hundred_thousand_events_with_one_percent_malformed(
     assert summary.session_duplicates == 0
     _assert_sessions_arrive(control)
     _assert_keyed_by_user(processes, sample=EVENTS // 2)
+    _assert_metrics_agree(processes, summary.stored_raw, summary.malformed_by_reason)
+
+
+def _assert_metrics_agree(
+    processes: LocalProcesses, stored: int, dead_by_reason: dict[str, int]
+) -> None:
+    """The platform's /metrics tells what the run verified: stored and dead-lettered
+    counts, freshness observations, and, drained, no lag on any partition."""
+    topic = processes.settings.kafka.events_topic
+    log_end = end_offsets(processes.bootstrap, topic)
+    deadline = time.monotonic() + 30
+    while True:
+        samples = _scrape(processes.settings.local.platform_port)
+        lag = {labels["partition"]: v for labels, v in samples.get(t.LAG, [])}
+        ends = {labels["partition"]: v for labels, v in samples.get(t.LOG_END_OFFSET, [])}
+        if ends == {str(p): float(o) for p, o in log_end.items()} or time.monotonic() > deadline:
+            break
+        time.sleep(1)
+    assert ends == {str(p): float(o) for p, o in log_end.items()}
+    assert lag == dict.fromkeys(ends, 0.0)
+    processed = {labels["partition"]: v for labels, v in samples[t.PROCESSED_OFFSET]}
+    assert processed == ends
+    # Other tests may share this platform: its counters include their events too.
+    ((_, stored_total),) = samples[t.counter(t.EVENTS_STORED)]
+    assert stored_total >= stored
+    dead = {labels["reason"]: v for labels, v in samples[t.counter(t.DEAD_LETTERS)]}
+    assert set(dead) >= set(dead_by_reason)
+    assert all(dead[reason] >= count for reason, count in dead_by_reason.items())
+    ((_, observed),) = samples[f"{t.FRESHNESS}_count"]
+    assert observed >= stored
+    target = t.bucket_label(processes.settings.sla.freshness_p95_seconds)
+    assert any(labels.get("le") == target for labels, _ in samples[f"{t.FRESHNESS}_bucket"])
+
+
+def _scrape(port: int) -> dict[str, list[tuple[dict[str, str], float]]]:
+    text = httpx.get(f"http://127.0.0.1:{port}/metrics", timeout=10).text
+    samples: dict[str, list[tuple[dict[str, str], float]]] = defaultdict(list)
+    for family in text_string_to_metric_families(text):
+        for sample in family.samples:
+            samples[sample.name].append((sample.labels, sample.value))
+    return samples
 
 
 def _assert_sessions_arrive(control: ControlClient, timeout_s: float = 180) -> None:

@@ -19,6 +19,7 @@ from typing import Any
 
 import clickhouse_connect
 import structlog
+from prometheus_client import CollectorRegistry, start_http_server
 
 from core.logs import configure_logging
 from core.settings import SettingsError
@@ -38,6 +39,7 @@ from workloads.streaming.assembly import (
     sessions_writer,
     start_dead_letters,
 )
+from workloads.streaming.exporter import DRIVER_METRICS_PORT, LogEndPoller, PipelineCollector
 from workloads.streaming.job import QUERIES, StreamingJob
 from workloads.streaming.metrics import PipelineMetrics
 from workloads.streaming.spark_session import JobEnvironment, attach_cluster_session, child, warm_up
@@ -74,7 +76,7 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     log.info("spark warmed up", seconds=seconds)
     version = DataVersion(connect_redis(versions, socket_timeout=0.5))
     storage = Storage(clickhouse, settings.clickhouse.database, version)
-    metrics = PipelineMetrics()
+    metrics = PipelineMetrics.for_freshness_target(settings.sla.freshness_p95_seconds)
     # Executors have cores of their own here, so both queries share one application.
     job = StreamingJob(
         spark,
@@ -90,12 +92,31 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     stop = threading.Event()
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     job.start()
+    log_end = LogEndPoller(env.bootstrap, env.topic, security).start()
+    serve_metrics(metrics, env.topic, job, log_end)
     log.info("streaming job running", checkpoints=env.checkpoint_root)
     while not stop.wait(1.0):
         job.supervise()
     job.stop()
+    log_end.stop()
     dead_letters.close()
     return 0
+
+
+def serve_metrics(
+    metrics: PipelineMetrics, topic: str, job: StreamingJob, log_end: LogEndPoller
+) -> None:
+    """The driver's /metrics on DRIVER_METRICS_PORT, which the `streaming` PodMonitor scrapes."""
+    registry = CollectorRegistry()
+    registry.register(
+        PipelineCollector(
+            metrics,
+            topic,
+            lambda: job.status().get("ingest", {}).get("end_offsets", {}),
+            log_end.latest,
+        )
+    )
+    start_http_server(DRIVER_METRICS_PORT, registry=registry)
 
 
 if __name__ == "__main__":

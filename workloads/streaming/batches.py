@@ -7,6 +7,7 @@ crash) leaves ClickHouse and the dead-letter topic as if it had run once.
 from __future__ import annotations
 
 import time
+from collections import Counter
 from collections.abc import Callable
 from datetime import datetime
 from pathlib import Path
@@ -193,7 +194,9 @@ class IngestBatchWriter:
             freshness_p50_s=_percentile(freshness, 50),
             freshness_p95_s=_percentile(freshness, 95),
         )
-        self._metrics.record_ingest(record, freshness)
+        self._metrics.record_ingest(
+            record, freshness, Counter(invalid[REASON].to_pylist()) if invalid.num_rows else None
+        )
         log.info(
             "ingest batch committed",
             batch_id=batch_id,

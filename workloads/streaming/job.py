@@ -197,7 +197,7 @@ class StreamingJob:
         parsed = parse_events(self._source(), self._limits)
         return (
             parsed.writeStream.queryName("ingest")
-            .foreachBatch(_collecting(writer))
+            .foreachBatch(_collecting(writer, partial(self.metrics.record_sink_error, "ingest")))
             .option(
                 "checkpointLocation", child(self._env.checkpoint_root, CHECKPOINT_NAMES["ingest"])
             )
@@ -218,7 +218,7 @@ class StreamingJob:
         return (
             sessions.writeStream.queryName("sessions")
             .outputMode("append")
-            .foreachBatch(_collecting(writer))
+            .foreachBatch(_collecting(writer, partial(self.metrics.record_sink_error, "sessions")))
             .option(
                 "checkpointLocation", child(self._env.checkpoint_root, CHECKPOINT_NAMES["sessions"])
             )
@@ -232,12 +232,20 @@ def session_input_schema() -> T.StructType:
     return T.StructType([typed[name] for name in SESSION_INPUT_COLUMNS])
 
 
-def _collecting(writer: BatchWriter) -> Callable[[DataFrame, int], None]:
-    """A foreachBatch function: one Arrow collect per batch, then the writer."""
+def _collecting(
+    writer: BatchWriter, on_error: Callable[[], None]
+) -> Callable[[DataFrame, int], None]:
+    """A foreachBatch function: one Arrow collect per batch, then the writer. A write that
+    raises is counted (a sink error) and re-raised: the query fails, restarts and replays
+    the batch from its checkpoint."""
 
     def run(frame: DataFrame, batch_id: int) -> None:
         started = time.perf_counter()
         table = frame.toArrow()
-        writer(table, batch_id, time.perf_counter() - started)
+        try:
+            writer(table, batch_id, time.perf_counter() - started)
+        except Exception:
+            on_error()
+            raise
 
     return run

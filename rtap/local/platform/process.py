@@ -47,6 +47,7 @@ from workloads.streaming.assembly import (
     start_dead_letters,
 )
 from workloads.streaming.dead_letters import DeadLetterWriter
+from workloads.streaming.exporter import LogEndPoller, PipelineCollector
 from workloads.streaming.job import BatchWriter, StreamingJob
 from workloads.streaming.metrics import PipelineMetrics
 from workloads.streaming.outbox import SessionOutboxLoader
@@ -65,7 +66,8 @@ class Platform:
     def __init__(self, settings: WorkloadSettings, paths: RunPaths, secrets: LocalSecrets) -> None:
         self.settings = settings
         self.paths = paths
-        self.metrics = PipelineMetrics()
+        self.metrics = PipelineMetrics.for_freshness_target(settings.sla.freshness_p95_seconds)
+        self._log_end: LogEndPoller | None = None
         self.state = "starting"
         self.detail = "initialising"
         self.error: str | None = None
@@ -87,7 +89,7 @@ class Platform:
         self._client = connect(self.settings.clickhouse, self.paths.clickhouse_data)
         applied = MigrationRunner(self._client, self.settings.clickhouse).apply()
         log.info("schema ready", applied=applied)
-        return build_context(
+        context = build_context(
             clickhouse=self._client,
             database=self.settings.clickhouse.database,
             redis_url=self._redis_url,
@@ -96,6 +98,20 @@ class Platform:
             keys_file=self.paths.api_keys,
             jwt_secret=os.environ.get("RTAP_JWT_SECRET"),
         )
+        # The API's /metrics serves the pipeline's series too, as the driver does in a cluster.
+        context.metrics.registry.register(
+            PipelineCollector(
+                self.metrics,
+                self.settings.kafka.events_topic,
+                self._processed_offsets,
+                lambda: self._log_end.latest() if self._log_end else {},
+            )
+        )
+        return context
+
+    def _processed_offsets(self) -> dict[int, int]:
+        status = self._job.status() if self._job is not None else {}
+        return dict(status.get("ingest", {}).get("end_offsets", {}))
 
     def start_streaming(self) -> None:
         """Dead-letter writer, Spark, the ingest query and the sessions loader; sets `state`.
@@ -141,6 +157,7 @@ class Platform:
         )
         self._step("starting the ingest query")
         self._job.start()
+        self._log_end = LogEndPoller(self.bootstrap, self.settings.kafka.events_topic).start()
         self.state, self.detail = "running", "streaming"
         log.info("platform running")
 
@@ -173,6 +190,8 @@ class Platform:
             self._job.stop()
         if self._sessions_loader is not None:
             self._sessions_loader.stop()
+        if self._log_end is not None:
+            self._log_end.stop()
         if self._dead_letters is not None:
             self._dead_letters.close()
         if self._spark is not None:

@@ -97,7 +97,8 @@ def _unsized_values(values: Any, path: str = "") -> list[str]:
     if isinstance(values, dict):
         for key, value in values.items():
             here = f"{path}.{key}" if path else key
-            if key == "resources":
+            # A volume claim's `resources` is its storage request, not a container's.
+            if key == "resources" and "volumeClaimTemplate" not in path:
                 if not _sized(value):
                     found.append(here)
             else:

@@ -11,6 +11,7 @@ import pytest
 from core.stack_config import load_stack
 from infra.monitoring.model import RUNBOOK_BASE_URL, all_alerts
 from infra.monitoring.rules import rendered_rules, rendered_tests, rule_groups
+from infra.monitoring.table import alert_table
 from infra.settings import StackSettings
 from workloads.settings import WorkloadSettings
 
@@ -109,3 +110,10 @@ def test_the_local_stack_shortens_every_for_and_the_others_do_not() -> None:
     local, prod = rules_by_name(settings_of("local")), rules_by_name(settings_of("prod"))
     assert prod["RedisDown"]["for"] == "60s"
     assert local["RedisDown"]["for"] == "6s"
+
+
+def test_the_operations_guide_lists_every_alert_as_the_model_has_it() -> None:
+    guide = (PROJECT / "docs" / "operations.md").read_text()
+    assert alert_table(rule_groups(settings_of("prod"))) in guide, (
+        "regenerate the table in docs/operations.md with infra.monitoring.table.alert_table"
+    )
