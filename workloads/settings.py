@@ -39,8 +39,11 @@ class LocalSettings(SettingsModel):
     # doubling back-off; more failures than this within 10 minutes is a crash loop and it
     # stays down (0: never restart).
     max_restarts: int = Field(5, ge=0, le=100)
-    # The local Prometheus (scraping the engines above, evaluating the stack's alerts).
+    # The local Prometheus (scraping the engines above, evaluating the stack's alerts),
+    # the broker's JMX exporter agent and the Redis exporter it scrapes.
     prometheus_port: int = Field(19090, ge=1024, le=65535)
+    kafka_metrics_port: int = Field(19404, ge=1024, le=65535)
+    redis_exporter_port: int = Field(19121, ge=1024, le=65535)
     # Locally an alert fires after this share of its `for:`, so that a test or a drill
     # sees it within seconds rather than minutes. The cluster always waits the full `for:`.
     alert_for_scale: float = Field(0.1, gt=0, le=1)

@@ -22,19 +22,28 @@ log = logging.getLogger("rtap.tests")
 
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Tests on the `offline` serving fixture stop the platform process: run them last."""
-    items.sort(key=lambda item: "offline" in getattr(item, "fixturenames", ()))
+    """Tests on the `offline` serving fixture stop the platform process: run them last.
+    The live-alert tests stop Redis and the broker: they run just before those."""
+    items.sort(
+        key=lambda item: (
+            "offline" in getattr(item, "fixturenames", ()),
+            "test_live_alerts" in item.nodeid,
+        )
+    )
 
 
 @pytest.fixture(scope="session")
 def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcesses]:
-    kafka, controller, redis, platform = free_ports(4)
+    kafka, controller, redis, platform, prometheus, kafka_metrics, redis_exporter = free_ports(7)
     overrides = {
         "RTAP_LOCAL__RUN_DIR": str(tmp_path_factory.mktemp("rtap") / "run"),
         "RTAP_LOCAL__KAFKA_PORT": str(kafka),
         "RTAP_LOCAL__KAFKA_CONTROLLER_PORT": str(controller),
         "RTAP_LOCAL__REDIS_PORT": str(redis),
         "RTAP_LOCAL__PLATFORM_PORT": str(platform),
+        "RTAP_LOCAL__PROMETHEUS_PORT": str(prometheus),
+        "RTAP_LOCAL__KAFKA_METRICS_PORT": str(kafka_metrics),
+        "RTAP_LOCAL__REDIS_EXPORTER_PORT": str(redis_exporter),
         # Short gaps and watermark, so that sessions close while the tests run.
         "RTAP_STREAMING__SESSION_GAP_SECONDS": "5",
         "RTAP_STREAMING__WATERMARK_DELAY_SECONDS": "5",

@@ -9,8 +9,9 @@ from pathlib import Path
 
 from confluent_kafka.admin import AdminClient
 
+from infra.manifests import MANIFESTS
 from rtap.local.paths import RunPaths
-from rtap.local.prerequisites import port_in_use
+from rtap.local.prerequisites import PrerequisiteError, port_in_use
 from rtap.local.processes.registry import ProcessRegistry, wait_until
 from workloads.kafka import client_config
 from workloads.settings import WorkloadSettings
@@ -23,6 +24,7 @@ class LocalKafka:
         self._settings = settings
         self._paths = paths
         self._java = java
+        self._jars = jars
         self._classpath = f"{jars}/*"
 
     @property
@@ -44,12 +46,24 @@ class LocalKafka:
             "-XX:+UseG1GC",
             f"-Dlog4j2.configurationFile=file:{self._paths.jvm_config / 'log4j2.properties'}",
             f"-Drtap.log.file={self._paths.logs / 'kafka-server.log'}",
+            # Prometheus' JMX exporter with the rules Strimzi's brokers use in the cluster,
+            # so the local series carry the names the alerts use.
+            f"-javaagent:{self._jmx_agent()}=127.0.0.1:{self._settings.local.kafka_metrics_port}"
+            f":{MANIFESTS / 'kafka-metrics.yaml'}",
             "-cp",
             self._classpath,
             "kafka.Kafka",
             str(self.config_path),
         ]
         return registry.start(NAME, argv, self._paths.logs / "kafka.out")
+
+    def _jmx_agent(self) -> Path:
+        found = sorted(self._jars.glob("jmx_prometheus_javaagent-*.jar"))
+        if not found:
+            raise PrerequisiteError(
+                f"no JMX exporter agent in {self._jars}: run `make setup` (jvm/kafka/pom.xml)"
+            )
+        return found[-1]
 
     def wait_ready(self, timeout_s: float, alive: subprocess.Popen[bytes]) -> None:
         wait_until(

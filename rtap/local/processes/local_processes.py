@@ -1,6 +1,7 @@
 """The processes of the local platform, as one set: the Kafka broker, redis-server, the
-platform process and the sessionizer process. They start in order, stop in order, and
-each can be restarted (by the supervisor) or killed (by a drill) on its own."""
+platform process, the sessionizer process, and Prometheus with the Redis exporter. They
+start in order, stop in order, and each can be restarted (by the supervisor) or killed
+(by a drill) on its own."""
 
 from __future__ import annotations
 
@@ -26,6 +27,12 @@ from rtap.local.prerequisites import (
 )
 from rtap.local.processes import kafka_broker, redis_server
 from rtap.local.processes.kafka_broker import LocalKafka
+from rtap.local.processes.monitoring import (
+    PROMETHEUS,
+    REDIS_EXPORTER,
+    LocalPrometheus,
+    start_redis_exporter,
+)
 from rtap.local.processes.redis_server import LocalRedis
 from rtap.local.processes.registry import ProcessRegistry
 from rtap.local.secrets import LocalSecrets
@@ -41,7 +48,14 @@ PLATFORM = "platform"
 SESSIONIZER = "sessions"
 # Stopped in this order: the platform first, so its last batch commits while Kafka is up.
 # Sessions the sessionizer hands over after that wait in its outbox for the next start.
-COMPONENTS = (PLATFORM, SESSIONIZER, redis_server.NAME, kafka_broker.NAME)
+COMPONENTS = (
+    PLATFORM,
+    SESSIONIZER,
+    PROMETHEUS,
+    REDIS_EXPORTER,
+    redis_server.NAME,
+    kafka_broker.NAME,
+)
 Report = Callable[[str], None]
 
 
@@ -87,6 +101,9 @@ class LocalProcesses:
                 "kafkaControllerPort": local.kafka_controller_port,
                 "redisPort": local.redis_port,
                 "platformPort": local.platform_port,
+                "prometheusPort": local.prometheus_port,
+                "kafkaMetricsPort": local.kafka_metrics_port,
+                "redisExporterPort": local.redis_exporter_port,
             }
         )
         self.paths.ensure()
@@ -97,11 +114,14 @@ class LocalProcesses:
         log.info("topics ready", created=created)
         report("starting redis-server")
         self.start_redis()
+        self.start_redis_exporter()
         # The two Spark processes start side by side; the sessionizer at low priority.
         sessionizer = self.start_sessionizer()
         self.start_platform(report)
         report("waiting for the sessions query")
         self.wait_for_sessionizer(sessionizer)
+        report("starting Prometheus")
+        self.start_prometheus()
 
     def start_kafka(self) -> None:
         self.registry.stop(kafka_broker.NAME, force=True)  # whatever a crash left behind
@@ -116,6 +136,18 @@ class LocalProcesses:
         process = self._leaders[redis_server.NAME] = redis.start(self.registry)
         redis.wait_ready(float(self.settings.local.startup_timeout_seconds), process)
 
+    def start_redis_exporter(self) -> None:
+        self.registry.stop(REDIS_EXPORTER, force=True)
+        self._leaders[REDIS_EXPORTER] = start_redis_exporter(
+            self.settings, self.paths, self.registry, self.redis_url()
+        )
+
+    def start_prometheus(self) -> None:
+        self.registry.stop(PROMETHEUS, force=True)
+        prometheus = LocalPrometheus(self.settings, self.paths)
+        process = self._leaders[PROMETHEUS] = prometheus.start(self.registry)
+        prometheus.wait_ready(float(self.settings.local.startup_timeout_seconds), process)
+
     def alive(self, name: str) -> bool:
         """Whether the component's own process, as started from here, still runs."""
         leader = self._leaders.get(name)
@@ -127,6 +159,10 @@ class LocalProcesses:
             self.start_kafka()
         elif name == redis_server.NAME:
             self.start_redis()
+        elif name == REDIS_EXPORTER:
+            self.start_redis_exporter()
+        elif name == PROMETHEUS:
+            self.start_prometheus()
         elif name == SESSIONIZER:
             self.wait_for_sessionizer(self.start_sessionizer())
         elif name == PLATFORM:
