@@ -61,8 +61,9 @@ def slos(settings: WorkloadSettings) -> list[Slo]:
             "api-availability",
             "ApiAvailability",
             sla.availability_target,
-            f'sum(rate({t.HTTP_REQUEST_DURATION}_count{{route=~"{t.DATA_ROUTES}",status=~"5.."}}'
-            f"[{{w}}])) / sum(rate({requests}[{{w}}]))",
+            # No 5xx at all is a ratio of 0, not a missing series.
+            f'(sum(rate({t.HTTP_REQUEST_DURATION}_count{{route=~"{t.DATA_ROUTES}",status=~"5.."}}'
+            f"[{{w}}])) or vector(0)) / sum(rate({requests}[{{w}}]))",
             f"API data requests answered with a server error (5xx); the target is "
             f"{sla.availability_target:.3%} answered without one",
             _availability_series,

@@ -26,6 +26,7 @@ from core.logs import configure_logging
 from core.settings import SettingsError
 from core.stack_config import find_project_dir
 from rtap.local.paths import RunPaths
+from rtap.local.platform.clickhouse_metrics import ClickHouseCollector
 from rtap.local.platform.control import control_router
 from rtap.local.prerequisites import jars
 from rtap.local.priority import lower_threads_priority
@@ -98,7 +99,9 @@ class Platform:
             keys_file=self.paths.api_keys,
             jwt_secret=os.environ.get("RTAP_JWT_SECRET"),
         )
-        # The API's /metrics serves the pipeline's series too, as the driver does in a cluster.
+        # The API's /metrics serves the pipeline's series too, as the driver does in a
+        # cluster, and the embedded ClickHouse's, as a server's own endpoint would.
+        context.metrics.registry.register(ClickHouseCollector(self._client))
         context.metrics.registry.register(
             PipelineCollector(
                 self.metrics,
