@@ -21,6 +21,7 @@ from rtap.cli.common import (
     local_platform,
 )
 from rtap.local.processes.local_processes import COMPONENTS
+from rtap.local.processes.monitoring import PROMETHEUS, active_alerts
 from rtap.local.runs.pipeline_run import write_summary
 from rtap.local.runs.run import (
     RunRequest,
@@ -29,6 +30,7 @@ from rtap.local.runs.run import (
     stop_on_signals,
     stop_supervising_cli,
 )
+from rtap.local.runs.view import alerts_table
 from rtap.local.status_file import StatusFile
 
 app = command_group()
@@ -117,7 +119,8 @@ def down(
 
 @app.command()
 def status(stack: Stack = "local") -> None:
-    """Show which components run, the streaming queries' state and what is stored."""
+    """Show which components run, the streaming queries' state, what is stored, and the
+    alerts the local Prometheus has pending or firing (the stack's own rules)."""
     try:
         _, processes = local_platform(stack)
         table = Table(title=f"rtap ({stack}), run directory {processes.paths.root}")
@@ -157,5 +160,8 @@ def status(stack: Stack = "local") -> None:
                     f"query {name}: {'running' if query['active'] else 'restarting'}, "
                     f"{query['restarts']} restarts, committed up to {query['end_offsets']}"
                 )
+        if processes.registry.is_running(PROMETHEUS):
+            for part in alerts_table(active_alerts(processes.settings)):
+                console.print(part)
     except FAILURES as error:
         raise fail(error) from None

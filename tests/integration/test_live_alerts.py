@@ -12,16 +12,17 @@ import pytest
 from confluent_kafka import Producer
 
 from rtap.local.processes.local_processes import LocalProcesses
+from rtap.local.processes.monitoring import active_alerts
 from workloads.kafka import client_config
 
 pytestmark = pytest.mark.integration
 
 
 def alerts(processes: LocalProcesses) -> dict[str, str]:
-    """Alert name to state (pending, firing) in the local Prometheus."""
-    url = f"http://127.0.0.1:{processes.settings.local.prometheus_port}/api/v1/alerts"
-    found: list[dict[str, Any]] = httpx.get(url, timeout=5).json()["data"]["alerts"]
-    return {alert["labels"]["alertname"]: alert["state"] for alert in found}
+    """Alert name to state (pending, firing), as `rtap status` reads them."""
+    active = active_alerts(processes.settings)
+    assert active is not None, "the local Prometheus does not answer"
+    return {alert.name: alert.state for alert in active}
 
 
 def query(processes: LocalProcesses, expr: str) -> list[dict[str, Any]]:

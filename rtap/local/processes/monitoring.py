@@ -7,6 +7,7 @@ from __future__ import annotations
 import os
 import subprocess
 import sys
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -117,3 +118,32 @@ def _answers(url: str) -> bool:
         return httpx.get(url, timeout=2).is_success
     except httpx.HTTPError:
         return False
+
+
+@dataclass(frozen=True)
+class ActiveAlert:
+    name: str
+    state: str  # pending (its `for:` not yet elapsed) or firing
+    severity: str
+    summary: str
+
+
+def active_alerts(settings: WorkloadSettings) -> list[ActiveAlert] | None:
+    """The local Prometheus' pending and firing alerts; None if it does not answer."""
+    url = f"http://127.0.0.1:{settings.local.prometheus_port}/api/v1/alerts"
+    try:
+        found = httpx.get(url, timeout=2).json()["data"]["alerts"]
+    except (httpx.HTTPError, ValueError, KeyError):
+        return None
+    return sorted(
+        (
+            ActiveAlert(
+                a["labels"]["alertname"],
+                a["state"],
+                a["labels"].get("severity", ""),
+                a.get("annotations", {}).get("summary", ""),
+            )
+            for a in found
+        ),
+        key=lambda alert: (alert.state != "firing", alert.name),
+    )

@@ -20,6 +20,7 @@ from rich.table import Table
 
 from rtap.local.platform.control_client import ControlClient
 from rtap.local.processes.local_processes import COMPONENTS, LocalProcesses
+from rtap.local.processes.monitoring import active_alerts
 from rtap.local.processes.supervisor import RestartPolicy, Supervisor, describe
 from rtap.local.runs.pipeline_run import PipelineRun, RunSummary
 from rtap.local.runs.view import LiveView
@@ -132,7 +133,12 @@ def run_pipeline(
         raise RuntimeError("the run has no producer after prepare()")
     producing_stop = threading.Event()
     worker = threading.Thread(target=run.produce, args=(None, producing_stop), name="producer")
-    view = LiveView(running.control, processes.settings.sla, running.supervisor)
+    view = LiveView(
+        running.control,
+        processes.settings.sla,
+        running.supervisor,
+        alerts=lambda: active_alerts(processes.settings),
+    )
     view.producer = run.producer.stats
     worker.start()
     started = time.monotonic()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import time
 from collections import deque
+from collections.abc import Callable
 from typing import Any
 
 from rich.console import Group
@@ -12,6 +13,7 @@ from rich.table import Table
 from rich.text import Text
 
 from rtap.local.platform.control_client import ControlClient, ControlError
+from rtap.local.processes.monitoring import ActiveAlert
 from rtap.local.processes.supervisor import CRASH_LOOP, RUNNING, Supervisor
 from workloads.producer.producer import ProducerStats
 from workloads.settings import SlaSettings
@@ -25,8 +27,13 @@ class LiveView:
     """Polls the platform once per render; rates and freshness cover the last 10 s."""
 
     def __init__(
-        self, control: ControlClient, sla: SlaSettings, supervisor: Supervisor | None = None
+        self,
+        control: ControlClient,
+        sla: SlaSettings,
+        supervisor: Supervisor | None = None,
+        alerts: Callable[[], list[ActiveAlert] | None] | None = None,
     ) -> None:
+        self._alerts = alerts or (lambda: None)
         self._control = control
         self._sla = sla
         self._supervisor = supervisor
@@ -53,7 +60,10 @@ class LiveView:
             self._history.popleft()
         return Panel(
             Group(
-                self._pipeline_table(stats), self._queries_table(stats), *self._components_table()
+                self._pipeline_table(stats),
+                self._queries_table(stats),
+                *self._components_table(),
+                *alerts_table(self._alerts()),
             ),
             title="rtap — local platform",
             subtitle="Ctrl-C stops",
@@ -116,3 +126,18 @@ class LiveView:
             style = {RUNNING: "green", CRASH_LOOP: "red"}.get(state.state, "yellow")
             table.add_row(name, Text(state.state, style), str(state.restarts), state.last_failure)
         return [table]
+
+
+def alerts_table(alerts: list[ActiveAlert] | None) -> list[Table | Text]:
+    """The local Prometheus' pending and firing alerts, or a line saying there are none."""
+    if alerts is None:
+        return [Text("alerts: Prometheus is not answering", "yellow")]
+    if not alerts:
+        return [Text("alerts: none firing", "green")]
+    table = Table(show_header=True, header_style="bold", expand=True, title="alerts")
+    for column in ("alert", "state", "severity", "summary"):
+        table.add_column(column)
+    for alert in alerts:
+        style = "red" if alert.state == "firing" else "yellow"
+        table.add_row(alert.name, Text(alert.state, style), alert.severity, alert.summary)
+    return [table]
