@@ -22,7 +22,7 @@ SPARK_CONNECTOR_ARTIFACTS := spark-sql-kafka-0-10_2.13,spark-token-provider-kafk
 help: ## List the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-16s %s\n", $$1, $$2}'
 
-up: setup ## Run the whole pipeline locally on real engines (Ctrl-C stops); ARGS="--duration 60"
+up: setup prometheus ## Run the whole pipeline locally on real engines (Ctrl-C stops); ARGS="--duration 60"
 	$(BIN)/rtap up --stack $(STACK) $(ARGS)
 
 # Unit and integration tests run in two pytest processes: chDB allows one engine data

@@ -9,13 +9,14 @@ import pulumi_aws as aws
 
 from infra.components import k8s as kube
 from infra.components import load_balancer
+from infra.components.autoscaling import Autoscalers, AutoscalingArgs
 from infra.components.clickhouse import ClickHouse, ClickHouseArgs
 from infra.components.eks import EksArgs, EksCluster
 from infra.components.existing import ExistingCluster, ExistingClusterArgs
 from infra.components.kafka import Kafka, KafkaArgs
 from infra.components.kafka_access import KafkaAccess, KafkaAccessArgs
 from infra.components.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
-from infra.components.monitoring import Monitoring, MonitoringArgs
+from infra.components.monitoring import PROMETHEUS_URL, Monitoring, MonitoringArgs
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.components.network import Network, NetworkArgs
 from infra.components.network_policies import NetworkPolicies, NetworkPoliciesArgs
@@ -106,6 +107,11 @@ spark = Spark(
     ),
     in_namespace,
 )
+autoscalers = Autoscalers(
+    "autoscaling",
+    AutoscalingArgs(settings.autoscaling),
+    pulumi.ResourceOptions(providers=[cluster.provider]),
+)
 serving = Serving(
     "serving",
     ServingArgs(
@@ -118,6 +124,8 @@ serving = Serving(
         redis_sentinels=redis.sentinels,
         clickhouse_credentials=clickhouse.credentials_version,
         depends_on=[clickhouse, redis],
+        autoscaler=autoscalers.keda,
+        prometheus_url=PROMETHEUS_URL,
     ),
     in_namespace,
 )

@@ -213,6 +213,8 @@ class ServingDeploymentSettings(SettingsModel):
     min_replicas: int = Field(ge=1, le=100)
     max_replicas: int = Field(ge=1, le=500)
     cpu_target_percent: int = Field(ge=10, le=95)
+    # Data requests a second one replica should serve; KEDA adds replicas beyond it.
+    requests_per_second_per_replica: int = Field(ge=1, le=100_000)
     host: str = Field(pattern=r"^[a-z0-9]([-a-z0-9.]*[a-z0-9])?$")
     api: Resources
 
@@ -221,6 +223,13 @@ class ServingDeploymentSettings(SettingsModel):
         if self.max_replicas < self.min_replicas:
             raise ValueError("maxReplicas is below minReplicas")
         return self
+
+
+class AutoscalingSettings(SettingsModel):
+    """The autoscalers' charts: KEDA (the API's ScaledObject) and metrics-server (CPU)."""
+
+    keda_chart_version: str = Field(pattern=VERSION)
+    metrics_server_chart_version: str = Field(pattern=VERSION)
 
 
 class MonitoringSettings(SettingsModel):
@@ -245,6 +254,7 @@ class StackSettings(WorkloadSettings):
     spark: SparkSettings
     serving_deployment: ServingDeploymentSettings
     monitoring: MonitoringSettings
+    autoscaling: AutoscalingSettings
 
     @property
     def is_prod(self) -> bool:

@@ -270,22 +270,25 @@ def settings_mount() -> tuple[Json, Json, Json]:
 @dataclass(frozen=True)
 class Chart:
     """An operator's Helm chart: where it comes from, the version the stack pins, and
-    the name of its CRDs' folder in infra/upstream-crds (`<crds>-<version>`)."""
+    the name of its CRDs' folder in infra/upstream-crds (`<crds>-<version>`; None: no CRDs)."""
 
     name: str
     # None for a chart named by an oci:// reference, which carries its registry.
     repository: str | None
     version: str
-    crds: str
+    crds: str | None
 
 
 def operator_release(
     name: str, chart: Chart, namespace: str, values: Json, parent: pulumi.Resource
 ) -> k8s.helm.v3.Release:
-    """An operator installed from its chart into a namespace of its own, after its CRDs,
-    which the program declares (crds.py) so that an upgrade upgrades them too."""
-    definitions = crds.declare(
-        chart.crds, chart.version, labels(chart.crds, "crd", chart.version), parent
+    """An operator installed from its chart into a namespace of its own, after its CRDs
+    (if it has any), which the program declares (crds.py) so that an upgrade upgrades
+    them too."""
+    definitions = (
+        crds.declare(chart.crds, chart.version, labels(chart.crds, "crd", chart.version), parent)
+        if chart.crds
+        else []
     )
     return k8s.helm.v3.Release(
         name,

@@ -9,13 +9,16 @@ that what the program declares is what Prometheus loads; a test holds the two to
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from typing import Any
 
 import pulumi
+import pulumi_kubernetes as k8s
 
 from infra.components import clickhouse, redis, serving, spark
 from infra.components import k8s as kube
+from infra.monitoring.dashboards import dashboards
 from infra.monitoring.rules import rendered_rules
 from infra.settings import MonitoringSettings
 from workloads.settings import WorkloadSettings
@@ -30,6 +33,8 @@ SELECTED = {"rtap.dev/monitoring": "rtap"}
 # Grafana's sidecar loads dashboards from ConfigMaps with this label, in any namespace.
 DASHBOARD_LABEL = "grafana_dashboard"
 _MONITORING = "monitoring.coreos.com/v1"
+# The chart names Prometheus' Service after the release (`<release>-prometheus`).
+PROMETHEUS_URL = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:9090"
 
 
 @dataclass(frozen=True)
@@ -110,7 +115,22 @@ class Monitoring(pulumi.ComponentResource):
             )
             for target in targets()
         ]
+        self.dashboards = [
+            k8s.core.v1.ConfigMap(
+                f"dashboard-{dashboard.uid}",
+                metadata=_dashboard_metadata(dashboard.uid, namespace),
+                data={f"{dashboard.uid}.json": json.dumps(dashboard.json(), indent=1)},
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for dashboard in dashboards(args.workloads)
+        ]
         self.register_outputs({"namespace": NAMESPACE, "monitors": [t.job for t in targets()]})
+
+
+def _dashboard_metadata(name: str, namespace: str) -> kube.Json:
+    meta = kube.metadata(name, namespace, "dashboard")
+    meta["labels"][DASHBOARD_LABEL] = "1"
+    return meta
 
 
 def _metadata(name: str, namespace: str) -> kube.Json:

@@ -1,4 +1,5 @@
-"""The serving API: Deployment, Service, Ingress, HPA, disruption budget, zone spread.
+"""The serving API: Deployment, Service, Ingress, autoscaling (KEDA), disruption budget,
+zone spread.
 
 Its settings come from the stack (the rtap-settings ConfigMap); its secrets are
 mounted from Secrets: the API key file, the JWT secret, the ClickHouse reader's and
@@ -18,6 +19,7 @@ from infra.components import k8s as kube
 from infra.components.clickhouse import CREDENTIALS, dsn
 from infra.components.redis import AUTH_SECRET, MASTER_SET
 from infra.settings import ServingDeploymentSettings
+from workloads import telemetry as t
 from workloads.serving.auth import Scope, key_file, key_record, key_token
 
 NAME = "rtap-api"
@@ -45,6 +47,10 @@ class ServingArgs:
     # The ClickHouse users' passwords as they are now (clickhouse.credentials_version).
     clickhouse_credentials: pulumi.Input[str]
     depends_on: list[pulumi.Resource]
+    # KEDA (autoscaling.py), whose ScaledObject CRD the API's autoscaling needs, and the
+    # Prometheus it asks for the request rate (monitoring.py).
+    autoscaler: pulumi.Resource
+    prometheus_url: str
 
 
 def operator_key_file(secret: str) -> str:
@@ -186,27 +192,42 @@ class Serving(pulumi.ComponentResource):
         )
 
     def _autoscaling(self) -> None:
-        s = self._args.deployment
-        k8s.autoscaling.v2.HorizontalPodAutoscaler(
+        """A KEDA ScaledObject, which owns the API's HPA: CPU (read through metrics-server)
+        and the data requests a second Prometheus counts, whichever wants more replicas."""
+        s, namespace = self._args.deployment, self._args.placement.namespace
+        requests = (
+            f'sum(rate({t.HTTP_REQUEST_DURATION}_count{{namespace="{namespace}",'
+            f'job="{NAME}",route=~"{t.DATA_ROUTES}"}}[1m]))'
+        )
+        kube.custom_resource(
             NAME,
-            metadata=kube.metadata(NAME, self._args.placement.namespace, "api"),
+            api_version="keda.sh/v1alpha1",
+            kind="ScaledObject",
+            metadata=kube.metadata(NAME, namespace, "api"),
             spec={
                 "scaleTargetRef": {"apiVersion": "apps/v1", "kind": "Deployment", "name": NAME},
-                "minReplicas": s.min_replicas,
-                "maxReplicas": s.max_replicas,
-                "metrics": [
-                    {
-                        "type": "Resource",
-                        "resource": {
-                            "name": "cpu",
-                            "target": {
-                                "type": "Utilization",
-                                "averageUtilization": s.cpu_target_percent,
-                            },
-                        },
+                "minReplicaCount": s.min_replicas,
+                "maxReplicaCount": s.max_replicas,
+                "advanced": {
+                    "horizontalPodAutoscalerConfig": {
+                        "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}}
                     }
+                },
+                "triggers": [
+                    {
+                        "type": "cpu",
+                        "metricType": "Utilization",
+                        "metadata": {"value": str(s.cpu_target_percent)},
+                    },
+                    {
+                        "type": "prometheus",
+                        "metadata": {
+                            "serverAddress": self._args.prometheus_url,
+                            "query": requests,
+                            "threshold": str(s.requests_per_second_per_replica),
+                        },
+                    },
                 ],
-                "behavior": {"scaleDown": {"stabilizationWindowSeconds": 300}},
             },
-            opts=pulumi.ResourceOptions(parent=self),
+            opts=pulumi.ResourceOptions(parent=self, depends_on=[self._args.autoscaler]),
         )

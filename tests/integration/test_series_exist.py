@@ -1,4 +1,4 @@
-"""Every alert and recording-rule expression the stack renders parses in the local
+"""Every alert, recording-rule and dashboard expression the stack renders parses in the local
 Prometheus, and every series it names exists there while the pipeline runs, except the
 cluster-only ones listed with their reasons in infra/monitoring/cluster_only.py. A
 misspelt metric or label name would otherwise leave an alert silently watching nothing."""
@@ -14,6 +14,7 @@ import httpx
 import pytest
 
 from infra.monitoring.cluster_only import exemption
+from infra.monitoring.dashboards import dashboard_queries
 from infra.monitoring.rules import rendered_rules
 from rtap.local.platform.control_client import ControlClient
 from rtap.local.processes.local_processes import LocalProcesses
@@ -64,20 +65,22 @@ def traffic(processes: LocalProcesses, control: ControlClient) -> None:
     time.sleep(10)  # five scrapes and rule evaluations at the local 2 s interval
 
 
-def test_every_rule_parses_and_names_series_that_exist(
+def test_every_rule_and_dashboard_query_parses_and_names_series_that_exist(
     processes: LocalProcesses, traffic: None
 ) -> None:
     api = f"http://127.0.0.1:{processes.settings.local.prometheus_port}/api/v1"
     rules = [r for g in rendered_rules(processes.settings)["groups"] for r in g["rules"]]
+    expressions = {str(r.get("alert") or r["record"]): r["expr"] for r in rules}
+    expressions |= {f"dashboard query {q}": q for q in dashboard_queries(processes.settings)}
     missing, exempted = [], set()
-    for rule in rules:
-        for selector in selectors(_parsed(api, rule["expr"])):
+    for what, expr in expressions.items():
+        for selector in selectors(_parsed(api, expr)):
             exact = {m["name"]: m["value"] for m in selector["matchers"] if m["type"] == "="}
             reason = exemption(selector["name"], exact)
             if reason is not None:
                 exempted.add(selector["name"])
             elif not exists(api, selector):
-                missing.append(f"{rule.get('alert') or rule['record']}: {selector['name']} {exact}")
+                missing.append(f"{what}: {selector['name']} {exact}")
     assert not missing, missing
     # A misspelt name or label is what this test exists to catch.
     misspelt = _parsed(api, 'sum(redis_upp) + sum(redis_up{instanse="x"})')

@@ -20,6 +20,8 @@ from workloads.settings import SlaSettings
 from workloads.streaming.metrics import LatencyHistogram
 
 _WINDOW_S = 10.0
+# The view renders several times a second; Prometheus evaluates every 2 s.
+ALERTS_EVERY_S = 5.0
 _MIN_SAMPLES = 2
 
 
@@ -33,7 +35,7 @@ class LiveView:
         supervisor: Supervisor | None = None,
         alerts: Callable[[], list[ActiveAlert] | None] | None = None,
     ) -> None:
-        self._alerts = alerts or (lambda: None)
+        self._alerts = _every(ALERTS_EVERY_S, alerts or (lambda: None))
         self._control = control
         self._sla = sla
         self._supervisor = supervisor
@@ -141,3 +143,18 @@ def alerts_table(alerts: list[ActiveAlert] | None) -> list[Table | Text]:
         style = "red" if alert.state == "firing" else "yellow"
         table.add_row(alert.name, Text(alert.state, style), alert.severity, alert.summary)
     return [table]
+
+
+def _every(
+    seconds: float, read: Callable[[], list[ActiveAlert] | None]
+) -> Callable[[], list[ActiveAlert] | None]:
+    """`read`, called at most once per `seconds`; the last answer in between."""
+    last: list[list[ActiveAlert] | None] = [None]
+    read_at = [-seconds]
+
+    def cached() -> list[ActiveAlert] | None:
+        if time.monotonic() - read_at[0] >= seconds:
+            last[0], read_at[0] = read(), time.monotonic()
+        return last[0]
+
+    return cached

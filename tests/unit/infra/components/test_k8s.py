@@ -97,9 +97,15 @@ def _unsized_values(values: Any, path: str = "") -> list[str]:
     if isinstance(values, dict):
         for key, value in values.items():
             here = f"{path}.{key}" if path else key
-            # A volume claim's `resources` is its storage request, not a container's.
+            # A volume claim's `resources` is its storage request, not a container's; a
+            # chart may group its pods' `resources` by component (KEDA's operator, ...).
             if key == "resources" and "volumeClaimTemplate" not in path:
-                if not _sized(value):
+                grouped = isinstance(value, dict) and not {"requests", "limits"} & set(value)
+                if grouped:
+                    found += [
+                        f"{here}.{part}" for part, block in value.items() if not _sized(block)
+                    ]
+                elif not _sized(value):
                     found.append(here)
             else:
                 found += _unsized_values(value, here)

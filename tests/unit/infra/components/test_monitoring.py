@@ -3,10 +3,12 @@ rules and monitors, the rules are the stack's, and every component has a monitor
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from core.stack_config import load_stack
-from infra.components.monitoring import SELECTED, targets
+from infra.components.monitoring import DASHBOARD_LABEL, SELECTED, targets
 from infra.monitoring.rules import rendered_rules
 from infra.settings import StackSettings
 from tests.unit.infra.conftest import PROJECT, STACKS, Render, of_kind
@@ -83,3 +85,23 @@ def test_the_chart_installs_no_crds_of_its_own(rendered: Render) -> None:
     release = _release(rendered, "prod")
     assert release["skipCrds"] is True
     assert release["values"]["crds"] == {"enabled": False}  # type: ignore[index]
+
+
+def test_the_dashboards_are_provisioned_for_grafanas_sidecar(rendered: Render) -> None:
+    maps = [
+        m
+        for m in of_kind(rendered("prod"), "ConfigMap")
+        if DASHBOARD_LABEL in m["metadata"]["labels"]
+    ]
+    assert {m["metadata"]["name"] for m in maps} == {
+        "rtap-pipeline",
+        "rtap-kafka",
+        "rtap-clickhouse",
+        "rtap-api",
+    }
+    for config_map in maps:
+        ((_, text),) = config_map["data"].items()
+        dashboard = json.loads(text)
+        assert dashboard["panels"], dashboard["uid"]
+        for panel in dashboard["panels"]:
+            assert panel["targets"] and all(target["expr"] for target in panel["targets"])
