@@ -1,10 +1,12 @@
 """Monitoring: kube-prometheus-stack (the Prometheus operator, Prometheus, Alertmanager
 and Grafana), rtap's alert rules as a PrometheusRule, and a monitor for every component.
 
-kube-prometheus-stack selects rules and monitors by its `release` label unless told
-otherwise, and silently ignores the rest (prometheus-community/helm-charts#3648). rtap
-sets the selectors itself, to one label that every object below carries (SELECTED), so
-that what the program declares is what Prometheus loads; a test holds the two together.
+kube-prometheus-stack's Prometheus selects rules and monitors by the label
+`release: <release name>` and silently ignores the rest (prometheus-community/helm-charts#3648).
+The chart's own monitors (the kubelet's, kube-state-metrics', node-exporter's) and rules
+carry that label, so rtap keeps that selector, writes it out explicitly in the values,
+and puts the same label (SELECTED) on every rule and monitor it declares; a test holds
+the selectors and the labels together.
 """
 
 from __future__ import annotations
@@ -29,12 +31,13 @@ CHART = "kube-prometheus-stack"
 CHART_REPOSITORY = "https://prometheus-community.github.io/helm-charts"
 # Its CRDs' folder in infra/upstream-crds (the program declares them: crds.py).
 CRDS = "kube-prometheus-stack"
-SELECTED = {"rtap.dev/monitoring": "rtap"}
+RELEASE = "kube-prometheus-stack"
+SELECTED = {"release": RELEASE}
 # Grafana's sidecar loads dashboards from ConfigMaps with this label, in any namespace.
 DASHBOARD_LABEL = "grafana_dashboard"
 _MONITORING = "monitoring.coreos.com/v1"
 # The chart names Prometheus' Service after the release (`<release>-prometheus`).
-PROMETHEUS_URL = f"http://kube-prometheus-stack-prometheus.{NAMESPACE}.svc:9090"
+PROMETHEUS_URL = f"http://{RELEASE}-prometheus.{NAMESPACE}.svc:9090"
 
 
 @dataclass(frozen=True)
@@ -88,7 +91,7 @@ class Monitoring(pulumi.ComponentResource):
         super().__init__("rtap:monitoring:Monitoring", name, None, opts)
         s = args.monitoring
         self.release = kube.operator_release(
-            "kube-prometheus-stack",
+            RELEASE,
             kube.Chart(CHART, CHART_REPOSITORY, s.chart_version, CRDS),
             NAMESPACE,
             chart_values(args),

@@ -39,8 +39,9 @@ def test_prometheus_selects_every_rule_and_monitor_the_program_declares(
             assert all(labels.get(k) == v for k, v in wanted.items()), obj["metadata"]["name"]
         # In any namespace: rtap's are in the platform's, Prometheus in `monitoring`.
         assert spec[selector.replace("Selector", "NamespaceSelector")] == {}
-    # The chart's `release`-label default is not what selects them.
-    assert "release" not in SELECTED
+    # The label the chart puts on its own monitors and rules (its Release's name), so
+    # that the selectors leave the kubelet's and kube-state-metrics' monitors selected.
+    assert {"release": _release(rendered, stack)["name"]} == SELECTED
 
 
 @pytest.mark.parametrize("stack", STACKS)
