@@ -15,6 +15,7 @@ from core.settings import SettingsError
 from core.stack_config import find_project_dir, load_stack
 from infra.settings import StackSettings
 from loadtests.errors import BenchmarkError
+from rtap.go_tools import ToolBuildError
 from rtap.local.platform.control_client import ControlError
 from rtap.local.prerequisites import PrerequisiteError
 from rtap.local.processes.local_processes import LocalProcesses, StartupError
@@ -68,6 +69,7 @@ FAILURES = (
     TopicMismatchError,
     ControlError,
     TimeoutError,
+    ToolBuildError,
 )
 
 

@@ -16,6 +16,7 @@ from pathlib import Path
 import structlog
 
 from core.handoff import SETTINGS_FILE_VARIABLE, write_settings_file
+from rtap.go_tools import built_tools
 from rtap.local.paths import RunPaths
 from rtap.local.platform.control_client import ControlClient
 from rtap.local.prerequisites import (
@@ -89,9 +90,11 @@ class LocalProcesses:
                 f"rtap is already running here ({', '.join(running)}): "
                 "see `rtap status`, or stop it with `rtap down`"
             )
-        # Each raises, saying what to install, when its program is missing.
+        # Each raises, saying what to install, when its program is missing; Prometheus is
+        # built from its Go module first if this machine has none yet (minutes, once).
         java_executable()
         redis_executable()
+        built_tools("prometheus")
         jars(self.paths.kafka_jars, "Kafka broker")
         jars(self.paths.spark_jars, "Spark Kafka connector")
         local = self.settings.local
