@@ -29,10 +29,19 @@ def _stalled(settings: WorkloadSettings) -> Alert:
     stall = stall_seconds(settings)
     idle = f"(sum(rate({t.LOG_END_OFFSET}{topic}[5m])) == 0 and on() sum({t.LAG}{topic}) == 0)"
     partition = f'{{topic="{settings.kafka.events_topic}",partition="0"}}'
-    stuck_batch = f'{t.LAST_BATCH}{{query="ingest"}}'
+    last_batch = f'{t.LAST_BATCH}{{query="ingest"}}'
+
+    def series(*, last_batch_at: str, log_end: str, lag: str) -> dict[str, str]:
+        """The last batch's time, the log end and the lag, in promtool's notation."""
+        return {
+            last_batch: last_batch_at,
+            f"{t.LOG_END_OFFSET}{partition}": log_end,
+            f"{t.LAG}{partition}": lag,
+        }
+
     return Alert(
         name="StreamingJobStalled",
-        expr=f'time() - max({t.LAST_BATCH}{{query="ingest"}}) > {stall} unless on() {idle}',
+        expr=f"time() - max({last_batch}) > {stall} unless on() {idle}",
         for_s=120,
         severity="critical",
         summary="The streaming job commits no batches while events wait",
@@ -40,33 +49,10 @@ def _stalled(settings: WorkloadSettings) -> Alert:
         "(or the broker's log end cannot be read).",
         threshold=f"{stall} s without a committed batch ({STALL_FRESHNESS_BUDGETS} freshness "
         f"budgets, at least {MIN_STALL_S} s) for 2 m, unless the topic is idle with no lag",
-        fires=Case(
-            {
-                stuck_batch: "0x40",
-                f"{t.LOG_END_OFFSET}{partition}": "0+600x40",
-                f"{t.LAG}{partition}": "0+600x40",
-            },
-            "30m",
-        ),
-        silent=Case(
-            {
-                stuck_batch: "0+60x40",
-                f"{t.LOG_END_OFFSET}{partition}": "0+600x40",
-                f"{t.LAG}{partition}": "100x40",
-            },
-            "30m",
-        ),
-        also_silent=(
-            # Idle: no batch runs when nothing arrives, and nothing is owed.
-            Case(
-                {
-                    stuck_batch: "0x40",
-                    f"{t.LOG_END_OFFSET}{partition}": "5000x40",
-                    f"{t.LAG}{partition}": "0x40",
-                },
-                "30m",
-            ),
-        ),
+        fires=Case(series(last_batch_at="0x40", log_end="0+600x40", lag="0+600x40"), "30m"),
+        silent=Case(series(last_batch_at="0+60x40", log_end="0+600x40", lag="100x40"), "30m"),
+        # Idle: no batch runs when nothing arrives, and nothing is owed.
+        also_silent=(Case(series(last_batch_at="0x40", log_end="5000x40", lag="0x40"), "30m"),),
     )
 
 

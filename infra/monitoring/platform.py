@@ -6,6 +6,8 @@ Locally the same names are served by the same exporter rules or by the platform 
 
 from __future__ import annotations
 
+from typing import TypedDict
+
 from infra.monitoring.model import Alert, Case, RuleGroup, Severity
 
 _BROKER = '{instance="broker-0"}'
@@ -14,6 +16,21 @@ _CLICKHOUSE = '{instance="clickhouse-0"}'
 
 def _steady(value: float, minutes: int = 40) -> str:
     return f"{value:g}x{minutes}"
+
+
+class _Cases(TypedDict):
+    fires: Case
+    silent: Case
+
+
+def _steady_cases(
+    series: str, fires: float, silent: float, labels: dict[str, str] | None = None
+) -> _Cases:
+    """An alert's firing and silent cases on one series held at a value for 40 minutes."""
+    return {
+        "fires": Case({series: _steady(fires)}, "30m", labels or {}),
+        "silent": Case({series: _steady(silent)}, "30m"),
+    }
 
 
 def kafka_group() -> RuleGroup:
@@ -28,8 +45,7 @@ def kafka_group() -> RuleGroup:
             summary=f"Kafka has {meaning}",
             description=f"Kafka reports {meaning} across the cluster.",
             threshold=why,
-            fires=Case({f"{metric}{_BROKER}": _steady(2)}, "30m"),
-            silent=Case({f"{metric}{_BROKER}": _steady(0)}, "30m"),
+            **_steady_cases(f"{metric}{_BROKER}", 2, 0),
         )
 
     active = "kafka_controller_kafkacontroller_activecontrollercount"
@@ -100,8 +116,7 @@ def clickhouse_group() -> RuleGroup:
                 description="A replica's replication queue is over 5 minutes behind.",
                 threshold="300 s for 10 m: queries routed to that replica miss minutes of "
                 "events, far beyond the freshness SLA; shorter spikes follow large merges",
-                fires=Case({f"{delay}{_CLICKHOUSE}": _steady(900)}, "30m"),
-                silent=Case({f"{delay}{_CLICKHOUSE}": _steady(20)}, "30m"),
+                **_steady_cases(f"{delay}{_CLICKHOUSE}", 900, 20),
             ),
             Alert(
                 name="ClickHouseReadonlyReplica",
@@ -111,8 +126,7 @@ def clickhouse_group() -> RuleGroup:
                 summary="A ClickHouse replica is read-only",
                 description="Tables on a replica are read-only: it lost its Keeper session.",
                 threshold="any for 5 m: inserts routed there fail until Keeper is back",
-                fires=Case({f"{readonly}{_CLICKHOUSE}": _steady(1)}, "30m"),
-                silent=Case({f"{readonly}{_CLICKHOUSE}": _steady(0)}, "30m"),
+                **_steady_cases(f"{readonly}{_CLICKHOUSE}", 1, 0),
             ),
             Alert(
                 name="ClickHouseTooManyParts",
@@ -123,8 +137,7 @@ def clickhouse_group() -> RuleGroup:
                 description="A partition of a table has over 500 active parts: merges are behind.",
                 threshold="500 for 10 m: half of parts_to_delay_insert (1000), so there is "
                 "time to act before inserts are delayed and then refused (3000)",
-                fires=Case({f"{parts}{_CLICKHOUSE}": _steady(800)}, "30m"),
-                silent=Case({f"{parts}{_CLICKHOUSE}": _steady(40)}, "30m"),
+                **_steady_cases(f"{parts}{_CLICKHOUSE}", 800, 40),
             ),
             Alert(
                 name="ClickHouseRejectedInserts",
@@ -158,12 +171,12 @@ def clickhouse_group() -> RuleGroup:
                 description="Keeper {{ $labels.instance }} does not answer its scrape.",
                 threshold="2 m: one lost node keeps the quorum, but a second makes every "
                 "replica read-only",
-                fires=Case(
-                    {'up{job="clickhouse-keeper",instance="keeper-0"}': _steady(0)},
-                    "30m",
+                **_steady_cases(
+                    'up{job="clickhouse-keeper",instance="keeper-0"}',
+                    0,
+                    1,
                     {"job": "clickhouse-keeper", "instance": "keeper-0"},
                 ),
-                silent=Case({'up{job="clickhouse-keeper",instance="keeper-0"}': _steady(1)}, "30m"),
             ),
         ],
     )
@@ -183,8 +196,7 @@ def redis_group() -> RuleGroup:
                 summary="Redis does not answer",
                 description="redis_exporter cannot reach Redis at {{ $labels.instance }}.",
                 threshold="1 m: Sentinel fails over in seconds; a node down longer is lost",
-                fires=Case({f"redis_up{selector}": _steady(0)}, "30m", redis),
-                silent=Case({f"redis_up{selector}": _steady(1)}, "30m"),
+                **_steady_cases(f"redis_up{selector}", 0, 1, redis),
             ),
             Alert(
                 name="RedisMasterLinkDown",
@@ -195,8 +207,7 @@ def redis_group() -> RuleGroup:
                 description="Replica {{ $labels.instance }} does not replicate.",
                 threshold="2 m: a failover re-points replicas in seconds; longer means the "
                 "replica serves stale data and cannot be promoted safely",
-                fires=Case({f"redis_master_link_up{selector}": _steady(0)}, "30m", redis),
-                silent=Case({f"redis_master_link_up{selector}": _steady(1)}, "30m"),
+                **_steady_cases(f"redis_master_link_up{selector}", 0, 1, redis),
             ),
         ],
     )

@@ -28,9 +28,10 @@ def write_rules(stack: str, folder: Path) -> list[str]:
     """Writes the stack's rule file and promtool's files; returns the test files' names."""
     settings = load_stack(StackSettings, stack, PROJECT)
     (folder / RULE_FILE_NAME).write_text(yaml.safe_dump(rendered_rules(settings)))
-    for name, content in rendered_tests(settings).items():
+    files = rendered_tests(settings)
+    for name, content in files.items():
         (folder / name).write_text(yaml.safe_dump(content))
-    return sorted(name for name in rendered_tests(settings) if name.startswith("tests-"))
+    return sorted(name for name in files if name.startswith("tests-"))
 
 
 def run(promtool: Path, folder: Path, *args: str) -> subprocess.CompletedProcess[str]:

@@ -112,7 +112,7 @@ def serve_metrics(
         PipelineCollector(
             metrics,
             topic,
-            lambda: job.status().get("ingest", {}).get("end_offsets", {}),
+            lambda: job.end_offsets("ingest"),
             log_end.latest,
         )
     )

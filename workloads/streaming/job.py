@@ -166,6 +166,13 @@ class StreamingJob:
                 with self._lock:
                     state.end_offsets = {int(p): int(o) for p, o in offsets.items()}
 
+    def end_offsets(self, name: str) -> dict[int, int]:
+        """Where the query's last committed batch read up to, per partition ({} if the
+        query is not run here)."""
+        with self._lock:
+            state = self._queries.get(name)
+            return dict(state.end_offsets) if state is not None else {}
+
     def status(self) -> dict[str, Any]:
         with self._lock:
             return {

@@ -113,8 +113,7 @@ class Platform:
         return context
 
     def _processed_offsets(self) -> dict[int, int]:
-        status = self._job.status() if self._job is not None else {}
-        return dict(status.get("ingest", {}).get("end_offsets", {}))
+        return self._job.end_offsets("ingest") if self._job is not None else {}
 
     def start_streaming(self) -> None:
         """Dead-letter writer, Spark, the ingest query and the sessions loader; sets `state`.
