@@ -16,12 +16,8 @@ import pulumi_kubernetes as k8s
 from infra.components import k8s as kube
 from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET, strimzi_metadata
 from infra.settings import KafkaClusterSettings
-from workloads.kafka import (
-    READER_GROUP_PREFIX,
-    STREAMING_GROUP_PREFIX,
-    KafkaSettings,
-    dead_letter_transactional_id,
-)
+from workloads.kafka import KafkaSettings
+from workloads.kafka_uses import WORKLOAD_USES, KafkaUse, distinct
 
 _STRIMZI = "kafka.strimzi.io/v1"
 CONNECT_GROUP = "rtap-connect"
@@ -49,10 +45,42 @@ class KafkaAccessArgs:
     after: pulumi.Resource
 
 
-def _acl(kind: str, name: str, operations: list[str], pattern: str = "literal") -> kube.Json:
+def _acls(uses: list[KafkaUse]) -> list[kube.Json]:
+    """One Strimzi ACL per resource, with every operation the uses need on it."""
+    operations: dict[tuple[str, str, str], list[str]] = {}
+    for use in distinct(uses):
+        operations.setdefault((use.resource, use.name, use.pattern), []).append(use.operation)
+    return [
+        {"resource": {"type": kind, "name": name, "patternType": pattern}, "operations": ops}
+        for (kind, name, pattern), ops in operations.items()
+    ]
+
+
+def _services_uses(kafka: KafkaSettings) -> dict[str, list[KafkaUse]]:
+    """What Kafka Connect and the registry do, read in their upstream configuration."""
+    manage = ("Read", "Write", "Create", "Describe", "DescribeConfigs")
     return {
-        "resource": {"type": kind, "name": name, "patternType": pattern},
-        "operations": operations,
+        # Connect's config, offset and status topics are `<group>-*` (see _connect).
+        "connect": [
+            *(KafkaUse("topic", f"{CONNECT_GROUP}-", op, "prefix") for op in manage),
+            KafkaUse("group", CONNECT_GROUP, "Read"),
+            KafkaUse("topic", kafka.events_topic, "Read"),
+            KafkaUse("topic", kafka.events_topic, "Describe"),
+        ],
+        REGISTRY: [
+            *(KafkaUse("topic", topic, op) for topic in REGISTRY_TOPICS.values() for op in manage),
+            KafkaUse("group", REGISTRY_GROUP_PREFIX, "Read", "prefix"),
+            KafkaUse("group", REGISTRY_GROUP_PREFIX, "Describe", "prefix"),
+        ],
+    }
+
+
+def user_uses(kafka: KafkaSettings) -> dict[str, list[KafkaUse]]:
+    """Every KafkaUser the program declares, and what it may do: rtap's own workloads'
+    uses come from their code (workloads/kafka_uses.py)."""
+    return {
+        **{user: uses(kafka) for user, uses in WORKLOAD_USES.items()},
+        **_services_uses(kafka),
     }
 
 
@@ -64,7 +92,8 @@ class KafkaAccess(pulumi.ComponentResource):
         self._args = args
         after_kafka = pulumi.ResourceOptions(parent=self, depends_on=[args.after])
         self.users = {
-            user: self._user(user, acls, after_kafka) for user, acls in self._acls().items()
+            user: self._user(user, _acls(uses), after_kafka)
+            for user, uses in user_uses(args.kafka).items()
         }
         self.connect = self._connect(
             pulumi.ResourceOptions(parent=self, depends_on=[self.users["connect"]])
@@ -78,43 +107,6 @@ class KafkaAccess(pulumi.ComponentResource):
                 "schemaRegistryUrl": f"http://{REGISTRY}.{args.namespace}.svc:8080/apis/ccompat/v7",
             }
         )
-
-    def _acls(self) -> dict[str, list[kube.Json]]:
-        k = self._args.kafka
-        dead_letters_id = dead_letter_transactional_id(k.events_topic)
-        return {
-            "producer": [
-                _acl("topic", k.events_topic, ["Write", "Describe"]),
-                _acl("cluster", "kafka-cluster", ["IdempotentWrite"]),
-            ],
-            "streaming": [
-                _acl("topic", k.events_topic, ["Read", "Describe"]),
-                _acl("group", STREAMING_GROUP_PREFIX, ["Read"], "prefix"),
-                _acl("topic", k.dead_letter_topic, ["Write", "Describe"]),
-                _acl("topic", k.dead_letter_progress_topic, ["Read", "Write", "Describe"]),
-                # The dead-letter writer: transactional, and reads back its progress.
-                _acl("transactionalId", dead_letters_id, ["Write", "Describe"]),
-                _acl("group", READER_GROUP_PREFIX, ["Read"], "prefix"),
-                _acl("cluster", "kafka-cluster", ["IdempotentWrite"]),
-            ],
-            "connect": [
-                _acl(
-                    "topic",
-                    f"{CONNECT_GROUP}-",
-                    ["Read", "Write", "Create", "Describe", "DescribeConfigs"],
-                    "prefix",
-                ),
-                _acl("group", CONNECT_GROUP, ["Read"]),
-                _acl("topic", k.events_topic, ["Read", "Describe"]),
-            ],
-            REGISTRY: [
-                *(
-                    _acl("topic", topic, ["Read", "Write", "Create", "Describe", "DescribeConfigs"])
-                    for topic in REGISTRY_TOPICS.values()
-                ),
-                _acl("group", REGISTRY_GROUP_PREFIX, ["Read", "Describe"], "prefix"),
-            ],
-        }
 
     def _user(
         self, user: str, acls: list[kube.Json], opts: pulumi.ResourceOptions

@@ -62,9 +62,10 @@ def render_command(
     object is validated against the Kubernetes schemas (strict: a misspelt field fails)
     and each custom resource against the operators' CRD schemas; a kind found in neither
     is an error. Then what no schema sees: waits on custom resources, pinned images,
-    requests that fit the node groups, and the rules of the policy pack (policy/). Prints
-    objects per kind and namespace and the pods per zone of every
-    stateful workload. Exits 1 on any validation error (each names the object and the
+    requests that fit the node groups, Kafka ACLs that allow everything each workload's
+    code does (workloads/kafka_uses.py), and the rules of the policy pack (policy/).
+    Prints objects per kind and namespace and the pods per zone of every stateful
+    workload. Exits 1 on any validation error (each names the object and the
     field) and 2 on invalid stack config (naming the key).
 
     With --server the objects also go to a real API server (see the option); its

@@ -12,6 +12,7 @@ from typing import Any
 from infra.components.k8s import WAIT_FOR
 from infra.policies import describe, violations
 from rtap.render.capacity import capacity_errors
+from rtap.render.kafka_grants import ungranted_kafka_uses
 from rtap.render.mocks import Ref
 from rtap.render.program import Rendered
 from rtap.render.validate import is_builtin
@@ -26,6 +27,7 @@ def deployability_errors(rendered: Rendered, kubernetes_version: str) -> list[st
     return [
         *unawaited_dependencies(rendered, kubernetes_version),
         *capacity_errors(rendered, rendered.settings),
+        *ungranted_kafka_uses(rendered.manifests, rendered.settings.kafka),
         # The policy pack's rules (policy/), on the rendered objects.
         *violations(rendered.manifests, rendered.settings.environment),
     ]

@@ -6,7 +6,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from workloads.kafka import KafkaSettings, dead_letter_transactional_id
+from workloads.kafka import KafkaSettings
+from workloads.kafka_uses import DeadLetterNames
 from workloads.storage.data_version import DataVersion
 from workloads.storage.sink import ClickHouseSink
 from workloads.streaming.batches import IngestBatchWriter, SessionBatchWriter, SessionInputStager
@@ -19,12 +20,14 @@ from workloads.streaming.metrics import PipelineMetrics
 def start_dead_letters(
     bootstrap: str, kafka: KafkaSettings, extra_config: dict[str, Any] | None = None
 ) -> DeadLetterWriter:
-    """The transactional dead-letter writer, started."""
+    """The transactional dead-letter writer, started, under the names the cluster's ACLs
+    are generated from."""
+    names = DeadLetterNames.of(kafka)
     writer = DeadLetterWriter(
         bootstrap,
-        kafka.dead_letter_topic,
-        kafka.dead_letter_progress_topic,
-        transactional_id=dead_letter_transactional_id(kafka.events_topic),
+        names.topic,
+        names.progress_topic,
+        transactional_id=names.transactional_id,
         extra_config=extra_config,
     )
     writer.start()
