@@ -23,6 +23,7 @@ from infra.components.network_policies import NetworkPolicies, NetworkPoliciesAr
 from infra.components.redis import Redis, RedisArgs
 from infra.components.serving import Serving, ServingArgs
 from infra.components.spark import Spark, SparkArgs
+from infra.components.vertical_scaling import VerticalScaling, VerticalScalingArgs
 from infra.config import load_settings
 
 settings = load_settings()
@@ -131,6 +132,21 @@ serving = Serving(
 )
 
 Monitoring("monitoring", MonitoringArgs(placement, settings.monitoring, settings), in_namespace)
+VerticalScaling(
+    "vertical-scaling",
+    VerticalScalingArgs(
+        placement.namespace,
+        targets=[
+            *kafka.vertical_targets,
+            *access.vertical_targets,
+            *clickhouse.vertical_targets,
+            *redis.vertical_targets,
+            *serving.vertical_targets,
+        ],
+        after=autoscalers.vpa,
+    ),
+    in_namespace,
+)
 
 pulumi.export("environment", settings.environment)
 pulumi.export("namespace", settings.cluster.namespace)

@@ -7,7 +7,7 @@ it as is.
 from __future__ import annotations
 
 from infra.components import crds
-from infra.components.autoscaling import KEDA_CRDS
+from infra.components.autoscaling import KEDA_CRDS, VPA_CRDS
 from infra.components.clickhouse import OPERATOR_CRDS as CLICKHOUSE_CRDS
 from infra.components.kafka import OPERATOR_CRDS as KAFKA_CRDS
 from infra.components.load_balancer import CRDS as LOAD_BALANCER_CRDS
@@ -40,6 +40,7 @@ def _crd_rules(s: StackSettings) -> list[str]:
         ("spark.operatorChartVersion", SPARK_CRDS, s.spark.operator_chart_version),
         ("monitoring.chartVersion", MONITORING_CRDS, s.monitoring.chart_version),
         ("autoscaling.kedaChartVersion", KEDA_CRDS, s.autoscaling.keda_chart_version),
+        ("autoscaling.vpaChartVersion", VPA_CRDS, s.autoscaling.vpa_chart_version),
     ]
     if s.cluster.mode == "eks":
         version = s.cluster.load_balancer_controller_chart_version

@@ -226,10 +226,12 @@ class ServingDeploymentSettings(SettingsModel):
 
 
 class AutoscalingSettings(SettingsModel):
-    """The autoscalers' charts: KEDA (the API's ScaledObject) and metrics-server (CPU)."""
+    """The autoscalers' charts: KEDA (the API's ScaledObject), metrics-server (CPU) and
+    the Vertical Pod Autoscaler (its controllers; the VPAs are the program's)."""
 
     keda_chart_version: str = Field(pattern=VERSION)
     metrics_server_chart_version: str = Field(pattern=VERSION)
+    vpa_chart_version: str = Field(pattern=VERSION)
 
 
 class MonitoringSettings(SettingsModel):

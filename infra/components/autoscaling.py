@@ -1,5 +1,6 @@
-"""The autoscalers: metrics-server, without which no HPA can read a pod's CPU, and KEDA,
-which scales the API on CPU and on the requests per second Prometheus counts.
+"""The autoscalers: metrics-server, without which no HPA can read a pod's CPU; KEDA,
+which scales the API on CPU and on the requests per second Prometheus counts; and the
+Vertical Pod Autoscaler's controllers, for the VPAs of vertical_scaling.py.
 
 The streaming job is not scaled by either: a SparkApplication has no /scale subresource
 and its lag is visible to no Kafka tool (docs/operations.md, the lag-driven design).
@@ -20,6 +21,10 @@ KEDA_CHART = "keda"
 KEDA_REPOSITORY = "https://kedacore.github.io/charts"
 # Its CRDs' folder in infra/upstream-crds (the program declares them: crds.py).
 KEDA_CRDS = "keda"
+VPA_CHART = "vertical-pod-autoscaler"
+VPA_REPOSITORY = "https://kubernetes.github.io/autoscaler"
+VPA_CRDS = "vertical-pod-autoscaler"
+VPA_NAMESPACE = "kube-system"
 METRICS_SERVER_CHART = "metrics-server"
 METRICS_SERVER_REPOSITORY = "https://kubernetes-sigs.github.io/metrics-server/"
 
@@ -61,4 +66,26 @@ class Autoscalers(pulumi.ComponentResource):
             },
             self,
         )
-        self.register_outputs({"keda": s.keda_chart_version})
+        self.vpa = kube.operator_release(
+            "vertical-pod-autoscaler",
+            kube.Chart(VPA_CHART, VPA_REPOSITORY, s.vpa_chart_version, VPA_CRDS),
+            VPA_NAMESPACE,
+            _vpa_values(),
+            self,
+        )
+        self.register_outputs({"keda": s.keda_chart_version, "vpa": s.vpa_chart_version})
+
+
+def _vpa_values() -> kube.Json:
+    """Two replicas of each controller (the chart's default, with its disruption budgets),
+    sized; the recommender reads pod usage from metrics-server. The admission
+    controller's certificate comes from the chart's certgen Job."""
+    controller = {"resources": kube.size("50m", "128Mi", "500m", "512Mi")}
+    return {
+        "recommender": {**controller, "resources": kube.size("100m", "256Mi", "1", "1Gi")},
+        "updater": controller,
+        "admissionController": {
+            **controller,
+            "certGen": {"resources": kube.size("50m", "64Mi", "200m", "64Mi")},
+        },
+    }

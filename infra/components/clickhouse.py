@@ -14,10 +14,12 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
+from infra.components.vertical_scaling import VpaTarget
 from infra.settings import ClickHouseClusterSettings
 from workloads.storage.settings import ClickHouseSettings
 
 KEEPER = "rtap-keeper"
+KEEPER_CLUSTER = "keeper"
 INSTALLATION = "rtap"
 CREDENTIALS = "clickhouse-credentials"
 USERS = ("migrator", "writer", "reader")
@@ -80,11 +82,25 @@ def credentials_version(passwords: Mapping[str, pulumi.Output[str]]) -> pulumi.O
     return kube.digest([passwords[user] for user in USERS], prefix="credentials-")
 
 
+def vertical_targets(cluster: ClickHouseClusterSettings) -> list[VpaTarget]:
+    """The operator's StatefulSets, one per host (`chi-<installation>-<cluster>-<shard>-
+    <replica>`, `chk-…` for Keeper, as the operator's namer patterns make them): the
+    installations themselves have no /scale subresource for a VPA to follow."""
+    servers = [
+        f"chi-{INSTALLATION}-{cluster.cluster_name}-{shard}-{replica}"
+        for shard in range(cluster.shards)
+        for replica in range(cluster.replicas)
+    ]
+    keepers = [f"chk-{KEEPER}-{KEEPER_CLUSTER}-0-{i}" for i in range(cluster.keeper_replicas)]
+    return [VpaTarget("apps/v1", "StatefulSet", name, stateful=True) for name in servers + keepers]
+
+
 class ClickHouse(pulumi.ComponentResource):
     def __init__(self, name: str, args: ClickHouseArgs, opts: pulumi.ResourceOptions | None = None):
         super().__init__("rtap:clickhouse:ClickHouse", name, None, opts)
         self._args = args
         s, namespace = args.cluster, args.placement.namespace
+        self.vertical_targets = vertical_targets(s)
         self.operator = kube.operator_release(
             "clickhouse-operator",
             kube.Chart(
@@ -147,7 +163,7 @@ class ClickHouse(pulumi.ComponentResource):
                 "settings": prometheus_endpoint(KEEPER_METRICS_PORT),
                 "clusters": [
                     {
-                        "name": "keeper",
+                        "name": KEEPER_CLUSTER,
                         "layout": {"replicasCount": cluster.keeper_replicas},
                         "pdbMaxUnavailable": 1,
                     }

@@ -14,6 +14,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
 from infra.components.placement import per_zone
+from infra.components.vertical_scaling import VpaTarget
 from infra.manifests import text
 from infra.settings import KafkaClusterSettings, Resources
 from workloads.kafka import KafkaSettings
@@ -146,6 +147,7 @@ class Kafka(pulumi.ComponentResource):
 
     def _node_pools(self, opts: pulumi.ResourceOptions) -> list[k8s.apiextensions.CustomResource]:
         s = self._args.cluster
+        self.vertical_targets: list[VpaTarget] = []
         pools = []
         for role, count, storage_gib, size in (
             ("controller", s.controllers, s.controller_storage_gib, s.controller),
@@ -175,6 +177,8 @@ class Kafka(pulumi.ComponentResource):
         opts: pulumi.ResourceOptions,
     ) -> k8s.apiextensions.CustomResource:
         name = f"{role}-{kube.zone_slug(zone)}"
+        # JVM heaps are set from the pool's memory at start: recommendations only.
+        self.vertical_targets.append(VpaTarget(_STRIMZI, "KafkaNodePool", name, stateful=True))
         placement = self._args.placement
         affinity = kube.zone_affinity(zone)
         affinity["nodeAffinity"]["requiredDuringSchedulingIgnoredDuringExecution"][

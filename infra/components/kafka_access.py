@@ -15,6 +15,7 @@ import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
 from infra.components.kafka import BOOTSTRAP_TLS, CLUSTER_CA_SECRET, strimzi_metadata
+from infra.components.vertical_scaling import VpaTarget
 from infra.settings import KafkaClusterSettings
 from workloads.kafka import KafkaSettings
 from workloads.kafka_uses import WORKLOAD_USES, KafkaUse, distinct
@@ -101,6 +102,13 @@ class KafkaAccess(pulumi.ComponentResource):
         self.registry = self._schema_registry(
             pulumi.ResourceOptions(parent=self, depends_on=[self.users[REGISTRY]])
         )
+        # Stateless: its schemas live in Kafka. The JVM sizes its heap when it starts, so
+        # a pod recreated with new requests gets a heap to match.
+        self.vertical_targets = [
+            VpaTarget(
+                "apps/v1", "Deployment", REGISTRY, stateful=False, size=args.cluster.schema_registry
+            )
+        ]
         self.register_outputs(
             {
                 "users": list(self.users),

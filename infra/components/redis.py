@@ -16,6 +16,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
+from infra.components.vertical_scaling import VpaTarget
 from infra.manifests import text
 from infra.settings import RedisSettings
 
@@ -78,6 +79,8 @@ class Redis(pulumi.ComponentResource):
             spec=self._statefulset_spec(digest),
             opts=pulumi.ResourceOptions(parent=self, depends_on=[self.auth, scripts]),
         )
+        # Evicting the primary to resize it is a Sentinel failover: recommendations only.
+        self.vertical_targets = [VpaTarget("apps/v1", "StatefulSet", NAME, stateful=True)]
         kube.disruption_budget(NAME, namespace, "redis", self)
         self.sentinels = f"{NAME}.{namespace}.svc:{SENTINEL_PORT}"
         self.register_outputs({"sentinels": self.sentinels, "masterSet": MASTER_SET})

@@ -18,6 +18,7 @@ import pulumi_random as random
 from infra.components import k8s as kube
 from infra.components.clickhouse import CREDENTIALS, dsn
 from infra.components.redis import AUTH_SECRET, MASTER_SET
+from infra.components.vertical_scaling import VpaTarget
 from infra.settings import ServingDeploymentSettings
 from workloads import telemetry as t
 from workloads.serving.auth import Scope, key_file, key_record, key_token
@@ -85,6 +86,17 @@ class Serving(pulumi.ComponentResource):
         self._service_and_ingress()
         self._autoscaling()
         kube.disruption_budget(NAME, ns, "api", self)
+        # KEDA scales the API out on CPU, so its VPA sizes memory only.
+        self.vertical_targets = [
+            VpaTarget(
+                "apps/v1",
+                "Deployment",
+                NAME,
+                stateful=False,
+                size=args.deployment.api,
+                controlled=("memory",),
+            )
+        ]
         self.register_outputs({"host": args.deployment.host, "apiKey": self.api_key})
 
     def _container(self) -> kube.Json:

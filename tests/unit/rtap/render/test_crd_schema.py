@@ -46,16 +46,27 @@ def test_the_upstream_crds_are_unedited_copies() -> None:
     assert present == listed and present
 
 
-def test_the_spark_operator_schemas_are_made_from_the_pinned_releases_crds() -> None:
-    folder = UPSTREAM_CRDS / f"spark-operator-{_pinned_spark_operator()}"
-    assert folder.is_dir(), f"vendor the CRDs of the pinned spark-operator into {folder}"
+# The groups whose schemas are made from the pinned release's CRDs (not the catalogue's):
+# group -> (the CRDs' folder in infra/upstream-crds, the stack key that pins it).
+PINNED_CONVERSIONS = {
+    "sparkoperator.k8s.io": ("spark-operator", ("spark", "operatorChartVersion")),
+    "autoscaling.k8s.io": ("vertical-pod-autoscaler", ("autoscaling", "vpaChartVersion")),
+}
+
+
+@pytest.mark.parametrize("group", sorted(PINNED_CONVERSIONS))
+def test_these_schemas_are_made_from_the_pinned_releases_crds(group: str) -> None:
+    operator, (section, key) = PINNED_CONVERSIONS[group]
+    version = project_defaults(PROJECT / "Pulumi.yaml")[section][key]
+    folder = UPSTREAM_CRDS / f"{operator}-{version}"
+    assert folder.is_dir(), f"vendor the CRDs of the pinned {operator} into {folder}"
     made = {
         name: schema
         for crd_file in sorted(folder.glob("*.yaml"))
         for name, schema in schemas_of(crd_file)
     }
-    vendored = sorted(VENDORED_SCHEMAS.glob("sparkoperator.k8s.io/*.json"))
-    assert len(vendored) == 2
+    vendored = sorted(VENDORED_SCHEMAS.glob(f"{group}/*.json"))
+    assert vendored
     for path in vendored:
         name = str(path.relative_to(VENDORED_SCHEMAS))
         assert path.read_text() == as_file_text(made[name]), f"{name} is not the pinned CRD's"
