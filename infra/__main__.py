@@ -15,6 +15,7 @@ from infra.components.eks import EksArgs, EksCluster
 from infra.components.existing import ExistingCluster, ExistingClusterArgs
 from infra.components.kafka import Kafka, KafkaArgs
 from infra.components.kafka_access import KafkaAccess, KafkaAccessArgs
+from infra.components.karpenter import Karpenter, KarpenterArgs
 from infra.components.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
 from infra.components.monitoring import PROMETHEUS_URL, Monitoring, MonitoringArgs
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
@@ -36,7 +37,8 @@ ingress_controller: list[pulumi.Resource] = []
 api_ingress_annotations: dict[str, str] = {}
 if settings.cluster.mode == "eks":
     region = settings.network.region
-    on_aws = pulumi.ResourceOptions(providers=[aws.Provider("aws", region=region)])
+    aws_provider = aws.Provider("aws", region=region)
+    on_aws = pulumi.ResourceOptions(providers=[aws_provider])
     network = Network("network", NetworkArgs(settings.network, zones, cluster_name), on_aws)
     cluster = EksCluster(
         "cluster", EksArgs(settings.cluster, region, cluster_name, network), on_aws
@@ -61,6 +63,19 @@ if settings.cluster.mode == "eks":
     )
     ingress_controller = [controller]
     api_ingress_annotations = load_balancer.ingress_annotations()
+    Karpenter(
+        "karpenter",
+        KarpenterArgs(
+            chart_version=settings.cluster.karpenter_chart_version,
+            pool=settings.cluster.spark_node_pool,
+            zones=zones,
+            region=region,
+            cluster_name=cluster_name,
+            eks=cluster,
+            subnet_ids=[subnet.id for subnet in network.private_subnets],
+        ),
+        pulumi.ResourceOptions(providers=[cluster.provider, aws_provider]),
+    )
 else:
     cluster = ExistingCluster(
         "cluster", ExistingClusterArgs(settings.cluster, settings.spark.checkpoint_uri)

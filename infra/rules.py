@@ -10,6 +10,7 @@ from infra.components import crds
 from infra.components.autoscaling import KEDA_CRDS, VPA_CRDS
 from infra.components.clickhouse import OPERATOR_CRDS as CLICKHOUSE_CRDS
 from infra.components.kafka import OPERATOR_CRDS as KAFKA_CRDS
+from infra.components.karpenter import CRDS as KARPENTER_CRDS
 from infra.components.load_balancer import CRDS as LOAD_BALANCER_CRDS
 from infra.components.monitoring import CRDS as MONITORING_CRDS
 from infra.components.spark import OPERATOR_CRDS as SPARK_CRDS
@@ -45,6 +46,9 @@ def _crd_rules(s: StackSettings) -> list[str]:
     if s.cluster.mode == "eks":
         version = s.cluster.load_balancer_controller_chart_version
         pinned.append(("cluster.loadBalancerControllerChartVersion", LOAD_BALANCER_CRDS, version))
+        pinned.append(
+            ("cluster.karpenterChartVersion", KARPENTER_CRDS, s.cluster.karpenter_chart_version)
+        )
     return [
         f"rtap:{key}: rtap has no CRDs of {operator} {version} "
         f"(it has {', '.join(crds.vendored_versions(operator)) or 'none'}); copy the "

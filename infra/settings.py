@@ -11,6 +11,7 @@ infra/rules.py.
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Literal
 
 from pydantic import Field, ValidationInfo, field_validator, model_validator
@@ -81,6 +82,30 @@ class NodeGroups(SettingsModel):
     general: NodeGroupSettings
 
 
+class NodePoolSettings(SettingsModel):
+    """A Karpenter NodePool (eks mode): nodes made on demand for pods no node group fits."""
+
+    instance_types: list[str] = Field(min_length=1, max_length=20)
+    capacity_types: list[Literal["on-demand", "spot"]] = Field(min_length=1, max_length=2)
+    # The most the pool may hold in all, over every zone.
+    cpu_limit: int = Field(ge=1, le=10_000)
+    memory_limit: str = Field(pattern=QUANTITY)
+    disk_gib: int = Field(ge=20, le=16_384)
+    # An EKS-optimized AMI family and version, as Karpenter's alias: al2023@v20250821, or
+    # al2023@latest to follow AWS's releases (nodes then drift to each new AMI).
+    ami_alias: str = Field(pattern=r"^(al2023|bottlerocket)@(latest|v[0-9][0-9.]*)$")
+    # How long a node may stand empty before Karpenter removes it.
+    consolidate_after: str = Field(pattern=r"^([0-9]+(s|m|h))+$")
+
+    @field_validator("instance_types")
+    @classmethod
+    def _types(cls, types: list[str]) -> list[str]:
+        wrong = [t for t in types if not re.fullmatch(INSTANCE_TYPE, t)]
+        if wrong:
+            raise ValueError(f"not EC2 instance types: {wrong}")
+        return types
+
+
 class ClusterSettings(SettingsModel):
     mode: Literal["eks", "existing"]
     zones: list[str] = Field(min_length=1, max_length=6)
@@ -92,6 +117,10 @@ class ClusterSettings(SettingsModel):
     ingress_class: str = Field(min_length=1)
     load_balancer_controller_chart_version: str = Field(pattern=VERSION)
     node_groups: NodeGroups
+    # eks mode: Karpenter's chart, and its pool for the Spark executors beyond the spark
+    # node groups' nodes.
+    karpenter_chart_version: str = Field(pattern=VERSION)
+    spark_node_pool: NodePoolSettings
 
     @field_validator("zones")
     @classmethod

@@ -1,8 +1,9 @@
 """EKS: control plane, managed node groups per zone and role, add-ons, OIDC and IRSA.
 
-Node groups are one per (role, zone): the cluster autoscaler then scales a zone on its
-own, and a zone's loss takes one group of each role. kafka, clickhouse and spark nodes
-are tainted for their role; general nodes take everything else.
+Node groups are one per (role, zone), so a zone's loss takes one group of each role;
+they keep the sizes the stack gives them. kafka, clickhouse and spark nodes are tainted
+for their role; general nodes take everything else. Spark executors that do not fit the
+spark groups get nodes from Karpenter (karpenter.py).
 """
 
 from __future__ import annotations
@@ -117,7 +118,9 @@ class EksCluster(pulumi.ComponentResource):
 
     def _node_groups(self, child: pulumi.ResourceOptions) -> list[aws.eks.NodeGroup]:
         cluster = self._args.cluster
-        node_role = aws.iam.Role(
+        # Karpenter's nodes take the same role: EKS gave it its access entry with the
+        # first managed node group, and an IAM role may have only one.
+        node_role = self.node_role = aws.iam.Role(
             "nodes", assume_role_policy=iam.service_trust("ec2.amazonaws.com"), opts=child
         )
         for index, policy in enumerate(_NODE_POLICIES):

@@ -35,6 +35,8 @@ READY_WHEN: dict[str, str] = {
     "ClickHouseKeeperInstallation": "jsonpath={.status.status}=Completed",
     "ClickHouseInstallation": "jsonpath={.status.status}=Completed",
     "SparkApplication": "jsonpath={.status.applicationState.state}=RUNNING",
+    # Ready once Karpenter has resolved its AMIs, subnets, security groups and profile.
+    "EC2NodeClass": "condition=Ready",
 }
 # A first Kafka or ClickHouse roll-out on new nodes outlasts the default of 10 minutes.
 READY_TIMEOUT_S = 1800

@@ -1,7 +1,9 @@
 """Whether the pods the program asks for fit the node groups they must run on (eks mode).
 
 A pod whose requests exceed what one node of its group can give stays Pending forever;
-pods whose requests add up to more than the group's largest size never all run. Both are
+pods whose requests add up to more than the group's nodes never all run: nothing scales
+the managed groups, so that is desiredPerZone nodes in each zone, and for the spark role
+whatever Karpenter's pool may add within its limits. Both are
 invisible to every schema. A node gives its capacity less what the EKS AMI reserves for
 the kubelet (its kube-reserved formula) and the eviction threshold, and less what the
 DaemonSets on every node (VPC CNI, kube-proxy, the EBS CSI node) request.
@@ -16,8 +18,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from infra.components.k8s import ROLE_LABEL
+from infra.components.karpenter import SPARK_POOL
 from infra.policies import describe
-from infra.settings import NodeGroupSettings, StackSettings
+from infra.settings import NodeGroupSettings, NodePoolSettings, StackSettings
 from rtap.render.program import Rendered
 
 MIB = 1024**2
@@ -64,7 +67,7 @@ def capacity_errors(rendered: Rendered, settings: StackSettings) -> list[str]:
     if settings.cluster.mode != "eks":
         return []  # an existing cluster's nodes are not rtap's to know
     groups: dict[str, NodeGroupSettings] = dict(settings.cluster.node_groups)
-    zones = len(settings.cluster.zones)
+    pool = settings.cluster.spark_node_pool
     errors: list[str] = []
     totals: defaultdict[str, list[int]] = defaultdict(lambda: [0, 0])
     for pod in role_pods(rendered):
@@ -72,28 +75,59 @@ def capacity_errors(rendered: Rendered, settings: StackSettings) -> list[str]:
         node = allocatable(group.instance_type)
         if node is None:
             continue
-        key = f"rtap:cluster.nodeGroups.{pod.role}"
-        if pod.cpu_millis > node[0] or pod.memory_bytes > node[1]:
+        made = _pool_nodes(pool) if pod.role == SPARK_POOL else []
+        if not any(_holds(n, pod) for n in [node, *made]):
+            key = f"rtap:cluster.nodeGroups.{pod.role}"
+            also = " or any type of rtap:cluster.sparkNodePool" if made else ""
             errors.append(
                 f"{pod.where}: a pod requests {_size(pod.cpu_millis, pod.memory_bytes)}, more "
-                f"than one {group.instance_type} node of {key} gives "
+                f"than one {group.instance_type} node of {key}{also} gives "
                 f"({_size(*node)}); use a larger instanceType, or smaller requests"
             )
         totals[pod.role][0] += pod.cpu_millis * pod.count
         totals[pod.role][1] += pod.memory_bytes * pod.count
+    zones = len(settings.cluster.zones)
     for role, (cpu, memory) in sorted(totals.items()):
-        group = groups[role]
-        node = allocatable(group.instance_type)
-        if node and (
-            cpu > node[0] * group.max_per_zone * zones
-            or memory > node[1] * group.max_per_zone * zones
-        ):
-            errors.append(
-                f"rtap:cluster.nodeGroups.{role}.maxPerZone: its pods request "
-                f"{_size(cpu, memory)} in all, more than {group.max_per_zone} x {zones} "
-                f"{group.instance_type} nodes give"
-            )
+        errors.extend(_group_total_error(role, groups[role], zones, (cpu, memory), pool))
     return errors
+
+
+def _holds(node: tuple[int, int], pod: Pod) -> bool:
+    return pod.cpu_millis <= node[0] and pod.memory_bytes <= node[1]
+
+
+def _pool_nodes(pool: NodePoolSettings) -> list[tuple[int, int]]:
+    return [n for n in (allocatable(t) for t in pool.instance_types) if n is not None]
+
+
+def _group_total_error(
+    role: str,
+    group: NodeGroupSettings,
+    zones: int,
+    requested: tuple[int, int],
+    pool: NodePoolSettings,
+) -> list[str]:
+    """The group's pods against its nodes: desiredPerZone of them in each zone, since
+    nothing scales the managed groups; the spark role also has Karpenter's pool."""
+    node = allocatable(group.instance_type)
+    if node is None:
+        return []
+    cpu, memory = requested
+    nodes = group.desired_per_zone * zones
+    room = [node[0] * nodes, node[1] * nodes]
+    extra = ""
+    if role == SPARK_POOL:
+        room[0] += pool.cpu_limit * 1000
+        room[1] += _bytes(pool.memory_limit)
+        extra = f", with rtap:cluster.sparkNodePool's {pool.cpu_limit} CPU and {pool.memory_limit}"
+    if cpu <= room[0] and memory <= room[1]:
+        return []
+    return [
+        f"rtap:cluster.nodeGroups.{role}.desiredPerZone: its pods request {_size(cpu, memory)} "
+        f"in all, more than {group.desired_per_zone} x {zones} {group.instance_type} nodes "
+        f"give{extra} ({_size(*room)}); nothing scales the node groups, so raise "
+        "desiredPerZone (or the pool's limits)"
+    ]
 
 
 def role_pods(rendered: Rendered) -> Iterator[Pod]:

@@ -8,6 +8,7 @@ what the mocks cannot see: each resource's parent and what it depends on.
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -74,12 +75,19 @@ class RecordingMocks(pulumi.runtime.Mocks):
     def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str, dict[str, Any]]:
         self.declared.append(Declared(args.typ, args.name, dict(args.inputs)))
         state = {**args.inputs, **_outputs(args.typ, args.name, args.inputs)}
+        # A subnet's id as AWS spells them, which what selects subnets by id checks.
+        if args.typ == "aws:ec2/subnet:Subnet":
+            return f"subnet-{_hex(args.name)}", state
         return f"{args.name}-id", state
 
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[str, Any], list[tuple[str, str]]]:
         raise NotImplementedError(f"rtap render has no mock answer for the call {args.token}")
+
+
+def _hex(name: str) -> str:
+    return hashlib.sha256(name.encode()).hexdigest()[:17]
 
 
 def _outputs(token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
@@ -93,7 +101,13 @@ def _outputs(token: str, name: str, inputs: dict[str, Any]) -> dict[str, Any]:
             "endpoint": f"https://{name}.eks.mock",
             "certificateAuthority": {"data": "bW9jaw=="},
             "identities": [{"oidcs": [{"issuer": f"https://oidc.eks.mock/id/{name}"}]}],
+            "vpcConfig": {
+                **(inputs.get("vpcConfig") or {}),
+                "clusterSecurityGroupId": f"sg-{_hex(name)}",
+            },
         }
+    if token == "aws:sqs/queue:Queue":
+        outputs |= {"name": inputs.get("name", name), "url": f"https://sqs.mock/{name}"}
     if token in ("aws:iam/role:Role", "aws:s3/bucket:Bucket"):
         outputs |= {"name": inputs.get("name", name), "bucket": inputs.get("bucket", name)}
     if token == "aws:ec2/vpc:Vpc":

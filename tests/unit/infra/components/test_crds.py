@@ -16,8 +16,9 @@ CRD = "kubernetes:apiextensions.k8s.io/v1:CustomResourceDefinition"
 
 
 def _crd_name(manifest: dict[str, object]) -> str:
-    group, plural = str(manifest["apiVersion"]).split("/")[0], str(manifest["kind"]).lower()
-    return f"{plural}s.{group}"
+    group, kind = str(manifest["apiVersion"]).split("/")[0], str(manifest["kind"]).lower()
+    plural = f"{kind}es" if kind.endswith("s") else f"{kind}s"
+    return f"{plural}.{group}"
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -27,13 +28,22 @@ def test_every_custom_resource_has_its_crd_declared(rendered: Render, stack: str
     custom = [m for m in result.manifests if "." in str(m["apiVersion"]).split("/")[0]]
     kinds = {_crd_name(m) for m in custom if m["kind"] != "CustomResourceDefinition"}
     # Strimzi 10, Altinity 4, Spark 3, the load balancer controller's 4 (eks mode), the
-    # Prometheus operator's 10, KEDA's 6 and the VPA's 2.
-    assert len(declared) == 39
+    # Prometheus operator's 10, KEDA's 6, the VPA's 2 and Karpenter's 5 (eks mode).
+    assert len(declared) == 44
     ours = {
         k
         for k in kinds
         if k.split(".", 1)[1].startswith(
-            ("kafka.", "clickhouse", "spark", "elbv2", "monitoring", "keda", "autoscaling.k8s")
+            (
+                "kafka.",
+                "clickhouse",
+                "spark",
+                "elbv2",
+                "monitoring",
+                "keda",
+                "autoscaling.k8s",
+                "karpenter",
+            )
         )
     }
     assert ours and ours <= declared, ours - declared
@@ -44,7 +54,7 @@ def test_every_operator_skips_its_charts_crds_and_waits_for_the_programs(
 ) -> None:
     result = rendered("prod")
     operators = result.helm_releases
-    assert len(operators) == 8
+    assert len(operators) == 9
     assert all(r["skipCrds"] for r in operators)
     # Altinity's chart applies its CRDs from a hook Job from 0.25.6 on, unless told not to.
     (clickhouse,) = [r for r in operators if "clickhouse" in str(r["chart"])]

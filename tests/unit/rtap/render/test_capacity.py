@@ -3,6 +3,8 @@ too big for its group's nodes, or a group too small for its pods, is named with 
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from rtap.render.capacity import GIB, allocatable, capacity_errors
@@ -33,17 +35,48 @@ def test_a_pod_larger_than_a_node_of_its_group_is_named_with_the_group() -> None
     assert "m6i.large node of rtap:cluster.nodeGroups.clickhouse" in errors[0]
 
 
+def _dev_cluster(**pool_changes: object) -> dict[str, Any]:
+    """dev's rtap:cluster keys with its spark pool changed (Pulumi.yaml's pool, merged)."""
+    pool = render(PROJECT, "dev").settings.cluster.spark_node_pool.model_dump(by_alias=True)
+    return {"sparkNodePool": {**pool, **pool_changes}}
+
+
 def test_sparks_memory_overhead_counts_against_the_node() -> None:
-    # 11g fits a m6i.xlarge's 14.7 GiB; 11g plus PySpark's 40 % overhead does not.
+    # 11g fits a m6i.xlarge's 14.7 GiB; 11g plus PySpark's 40 % overhead does not, and the
+    # pool has no larger type either.
     executor = {"instances": 1, "cores": 1, "memory": "11g"}
-    result = render(PROJECT, "dev", with_changes("dev", spark={"executor": executor}))
+    cluster = _dev_cluster(instanceTypes=["m6i.xlarge"])
+    result = render(
+        PROJECT, "dev", with_changes("dev", spark={"executor": executor}, cluster=cluster)
+    )
     (error,) = capacity_errors(result, result.settings)
     assert error.startswith(
         "SparkApplication rtap/rtap-streaming executor: a pod requests 1 CPU and 15.4 GiB"
     )
+    assert "or any type of rtap:cluster.sparkNodePool" in error
 
 
-def test_a_group_whose_largest_size_cannot_hold_its_pods_names_max_per_zone() -> None:
+def test_an_executor_too_big_for_the_group_fits_a_type_of_the_pool() -> None:
+    executor = {"instances": 1, "cores": 1, "memory": "11g"}
+    result = render(PROJECT, "dev", with_changes("dev", spark={"executor": executor}))
+    assert capacity_errors(result, result.settings) == []
+
+
+def test_executors_beyond_the_groups_need_the_pools_limits() -> None:
+    # 8 executors of 3 cores: 24 CPU, more than dev's spark group nodes; the pool has room
+    # for them until its CPU limit is cut.
+    executor = {"instances": 8, "cores": 3, "memory": "4g"}
+    fits = render(PROJECT, "dev", with_changes("dev", spark={"executor": executor}))
+    assert capacity_errors(fits, fits.settings) == []
+    cluster = _dev_cluster(cpuLimit=8)
+    changed = with_changes("dev", spark={"executor": executor}, cluster=cluster)
+    result = render(PROJECT, "dev", changed)
+    (error,) = capacity_errors(result, result.settings)
+    assert error.startswith("rtap:cluster.nodeGroups.spark.desiredPerZone: its pods request")
+    assert "with rtap:cluster.sparkNodePool's 8 CPU" in error
+
+
+def test_a_group_whose_nodes_cannot_hold_its_pods_names_desired_per_zone() -> None:
     # Each broker fits a node; nine of them and the controllers do not fit 2 x 3 nodes.
     broker = {
         "requests": {"cpu": "1200m", "memory": "1Gi"},
@@ -53,4 +86,6 @@ def test_a_group_whose_largest_size_cannot_hold_its_pods_names_max_per_zone() ->
         PROJECT, "dev", with_changes("dev", kafkaCluster={"brokers": 9, "broker": broker})
     )
     (error,) = capacity_errors(result, result.settings)
-    assert error.startswith("rtap:cluster.nodeGroups.kafka.maxPerZone: its pods request 11.1 CPU")
+    assert error.startswith(
+        "rtap:cluster.nodeGroups.kafka.desiredPerZone: its pods request 11.1 CPU"
+    )
