@@ -80,7 +80,7 @@ def _vpa_values() -> kube.Json:
     """Two replicas of each controller (the chart's default, with its disruption budgets),
     sized; the recommender reads pod usage from metrics-server. The admission
     controller's certificate comes from the chart's certgen Job."""
-    controller = {"resources": kube.size("50m", "128Mi", "500m", "512Mi")}
+    controller = {"replicas": 2, "resources": kube.size("50m", "128Mi", "500m", "512Mi")}
     return {
         "recommender": {**controller, "resources": kube.size("100m", "256Mi", "1", "1Gi")},
         "updater": controller,

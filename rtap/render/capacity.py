@@ -32,7 +32,13 @@ _GIB_PER_VCPU = {"m": 4, "c": 2, "r": 8, "t": 4}
 # The VPC CNI's pods per node (ENIs x addresses) by vCPUs, which the AMI reserves memory for.
 _MAX_PODS = {1: 17, 2: 29, 4: 58, 8: 58, 16: 234, 32: 234}
 _EVICTION_HARD = 100 * MIB
-_DAEMONSETS = (200, 300 * MIB)  # millicores, bytes
+# The VPC CNI, kube-proxy and the EBS CSI node, plus kube-prometheus-stack's node exporter
+# (50m, 64Mi, as monitoring.py sizes it): millicores, bytes on every node.
+_DAEMONSETS = (250, 364 * MIB)
+# Chart values blocks whose pods are a DaemonSet, counted per node above.
+_PER_NODE = frozenset({"prometheus-node-exporter"})
+# Where a chart's values give a component's pod count.
+_REPLICA_KEYS = ("replicas", "replicaCount")
 # Spark's default memory overhead of a Python application's pods, and its floor.
 _PYSPARK_OVERHEAD = 0.4
 _OVERHEAD_FLOOR = 384 * MIB
@@ -115,23 +121,26 @@ def _group_total_error(
     cpu, memory = requested
     nodes = group.desired_per_zone * zones
     room = [node[0] * nodes, node[1] * nodes]
-    extra = ""
+    extra, remedy = "", "raise desiredPerZone or use a larger instanceType"
     if role == SPARK_POOL:
         room[0] += pool.cpu_limit * 1000
         room[1] += _bytes(pool.memory_limit)
         extra = f", with rtap:cluster.sparkNodePool's {pool.cpu_limit} CPU and {pool.memory_limit}"
+        remedy = "raise desiredPerZone or the pool's limits"
     if cpu <= room[0] and memory <= room[1]:
         return []
     return [
         f"rtap:cluster.nodeGroups.{role}.desiredPerZone: its pods request {_size(cpu, memory)} "
         f"in all, more than {group.desired_per_zone} x {zones} {group.instance_type} nodes "
-        f"give{extra} ({_size(*room)}); nothing scales the node groups, so raise "
-        "desiredPerZone (or the pool's limits)"
+        f"give{extra} ({_size(*room)}); nothing scales the node groups, so {remedy}"
     ]
 
 
 def role_pods(rendered: Rendered) -> Iterator[Pod]:
-    """Every pod template and the node group its selector or tolerations put it on."""
+    """Every pod template and the node group its selector or tolerations put it on, and
+    the pods of the charts the program installs (chart_pods)."""
+    for release in rendered.helm_releases:
+        yield from chart_pods(release)
     for obj in rendered.manifests:
         kind, spec = obj["kind"], obj.get("spec") or {}
         if kind in {"Deployment", "StatefulSet", "Job"}:
@@ -146,6 +155,29 @@ def role_pods(rendered: Rendered) -> Iterator[Pod]:
         elif kind == "SparkApplication":
             for role in ("driver", "executor"):
                 yield _spark_pod(f"{describe(obj)} {role}", spec[role])
+
+
+def chart_pods(release: dict[str, Any]) -> Iterator[Pod]:
+    """The pods a chart's values size: every block with `resources.requests`, as many as
+    the nearest `replicas` or `replicaCount` around it says (1 where none is set, as in
+    the charts rtap installs), on the general nodes, which alone carry no role taint."""
+
+    def walk(block: dict[str, Any], path: list[str], replicas: int) -> Iterator[Pod]:
+        replicas = next(
+            (int(block[k]) for k in _REPLICA_KEYS if isinstance(block.get(k), int)), replicas
+        )
+        requests = block.get("requests")
+        if isinstance(requests, dict) and "cpu" in requests and not _PER_NODE & set(path):
+            where = f"Helm release {release['name']} {'.'.join(path)}"
+            pod_spec = {"containers": [{"resources": {"requests": requests}}]}
+            node_selector = release["values"].get("nodeSelector") or {}
+            pod_spec["nodeSelector"] = node_selector
+            yield _pod(where, pod_spec, replicas)
+        for key, value in block.items():
+            if isinstance(value, dict):
+                yield from walk(value, [*path, key], replicas)
+
+    yield from walk(release.get("values") or {}, [], 1)
 
 
 def _pod(where: str, pod_spec: dict[str, Any], count: int) -> Pod:

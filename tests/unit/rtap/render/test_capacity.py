@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from rtap.render.capacity import GIB, allocatable, capacity_errors
+from rtap.render.capacity import GIB, allocatable, capacity_errors, chart_pods
 from rtap.render.program import render
 from tests.unit.infra.conftest import PROJECT, STACKS, Render, with_changes
 
@@ -89,3 +89,21 @@ def test_a_group_whose_nodes_cannot_hold_its_pods_names_desired_per_zone() -> No
     assert error.startswith(
         "rtap:cluster.nodeGroups.kafka.desiredPerZone: its pods request 11.1 CPU"
     )
+
+
+def test_the_charts_pods_count_against_the_general_nodes(rendered: Render) -> None:
+    pods = {p.where: p for r in rendered("dev").helm_releases for p in chart_pods(r)}
+    # The chart's replicas are read beside or above the resources they size.
+    karpenter = pods["Helm release karpenter controller.resources"]
+    assert (karpenter.role, karpenter.count, karpenter.cpu_millis) == ("general", 2, 1000)
+    assert pods["Helm release kube-prometheus-stack prometheus.prometheusSpec.resources"].count == 2
+    # The node exporter is a DaemonSet: counted on every node, not as pods of a group.
+    assert not any("node-exporter" in where for where in pods)
+    # dev's operators, monitoring and autoscalers need more than one t3.large per zone.
+    general = {"instanceType": "t3.large", "minPerZone": 1, "desiredPerZone": 1}
+    groups = dict(rendered("dev").settings.cluster.node_groups.model_dump(by_alias=True))
+    groups["general"] = {**groups["general"], **general}
+    result = render(PROJECT, "dev", with_changes("dev", cluster={"nodeGroups": groups}))
+    (error,) = capacity_errors(result, result.settings)
+    assert error.startswith("rtap:cluster.nodeGroups.general.desiredPerZone: its pods request")
+    assert error.endswith("raise desiredPerZone or use a larger instanceType")
