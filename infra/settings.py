@@ -197,7 +197,16 @@ class SparkDriver(SettingsModel):
 
 
 class SparkExecutor(SparkDriver):
+    # The executors the job starts with (and its floor), and the most the driver's lag
+    # scaler may ask for.
     instances: int = Field(ge=1, le=500)
+    max_instances: int = Field(ge=1, le=500)
+
+    @model_validator(mode="after")
+    def _bounds(self) -> SparkExecutor:
+        if self.max_instances < self.instances:
+            raise ValueError("maxInstances is below instances")
+        return self
 
 
 # spark-operator runs spark-submit from the Spark in its own image (its Dockerfile's

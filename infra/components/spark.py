@@ -118,6 +118,9 @@ class Spark(pulumi.ComponentResource):
                 {"name": "REDIS_MASTER_SET", "value": MASTER_SET},
                 {"name": "RTAP_CHECKPOINT_URI", "value": self._args.checkpoint_uri},
                 {"name": "EXECUTOR_CORES", "value": str(s.executor.cores)},
+                # The lag scaler's bounds (workloads/streaming/lag_scaler.py).
+                {"name": "RTAP_EXECUTORS_MIN", "value": str(s.executor.instances)},
+                {"name": "RTAP_EXECUTORS_MAX", "value": str(s.executor.max_instances)},
                 kube.secret_env("KAFKA_PASSWORD", "streaming", "password"),
                 kube.secret_env("CLICKHOUSE_PASSWORD", CREDENTIALS, "writer"),
                 kube.secret_env("REDIS_PASSWORD", AUTH_SECRET, "password"),

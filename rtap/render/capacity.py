@@ -169,9 +169,10 @@ def chart_pods(release: dict[str, Any]) -> Iterator[Pod]:
         requests = block.get("requests")
         if isinstance(requests, dict) and "cpu" in requests and not _PER_NODE & set(path):
             where = f"Helm release {release['name']} {'.'.join(path)}"
-            pod_spec = {"containers": [{"resources": {"requests": requests}}]}
-            node_selector = release["values"].get("nodeSelector") or {}
-            pod_spec["nodeSelector"] = node_selector
+            pod_spec: dict[str, Any] = {
+                "containers": [{"resources": {"requests": requests}}],
+                "nodeSelector": release["values"].get("nodeSelector") or {},
+            }
             yield _pod(where, pod_spec, replicas)
         for key, value in block.items():
             if isinstance(value, dict):

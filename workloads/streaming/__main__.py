@@ -20,6 +20,7 @@ from typing import Any
 import clickhouse_connect
 import structlog
 from prometheus_client import CollectorRegistry, start_http_server
+from py4j.protocol import Py4JError
 
 from core.logs import configure_logging
 from core.settings import SettingsError
@@ -32,6 +33,7 @@ from workloads.cluster_env import (
     spark_kafka_options,
 )
 from workloads.redis_client import connect_redis
+from workloads.settings import WorkloadSettings
 from workloads.storage.data_version import DataVersion
 from workloads.streaming.assembly import (
     Storage,
@@ -41,7 +43,9 @@ from workloads.streaming.assembly import (
 )
 from workloads.streaming.exporter import DRIVER_METRICS_PORT, LogEndPoller, PipelineCollector
 from workloads.streaming.job import QUERIES, StreamingJob
+from workloads.streaming.lag_scaler import LagScaler, SparkExecutors
 from workloads.streaming.metrics import PipelineMetrics
+from workloads.streaming.scaling import ScalingBounds
 from workloads.streaming.spark_session import JobEnvironment, attach_cluster_session, child, warm_up
 
 log = structlog.get_logger(__name__)
@@ -94,13 +98,56 @@ def main(environ: Mapping[str, str] = os.environ) -> int:
     job.start()
     log_end = LogEndPoller(env.bootstrap, env.topic, security).start()
     serve_metrics(metrics, env.topic, job, log_end)
-    log.info("streaming job running", checkpoints=env.checkpoint_root)
+    scaler = lag_scaler(environ, settings, spark=spark, job=job, log_end=log_end, metrics=metrics)
+    log.info("streaming job running", checkpoints=env.checkpoint_root, scaling=bool(scaler))
     while not stop.wait(1.0):
         job.supervise()
+        if scaler is not None:
+            scale(scaler)
     job.stop()
     log_end.stop()
     dead_letters.close()
     return 0
+
+
+def lag_scaler(
+    environ: Mapping[str, str],
+    settings: WorkloadSettings,
+    *,
+    spark: Any,
+    job: StreamingJob,
+    log_end: LogEndPoller,
+    metrics: PipelineMetrics,
+) -> LagScaler | None:
+    """The executor scaler within the SparkApplication's bounds; None when they are equal
+    (or not given), so that the executor count stays what the stack says."""
+    low = int(environ.get("RTAP_EXECUTORS_MIN", "0"))
+    high = int(environ.get("RTAP_EXECUTORS_MAX", "0"))
+    if high <= low or low < 1:
+        return None
+    bounds = ScalingBounds(
+        min_executors=low,
+        max_executors=high,
+        partitions=settings.kafka.partitions,
+        cores_per_executor=int(environ.get("EXECUTOR_CORES", "2")),
+        freshness_budget_s=settings.sla.freshness_p95_seconds,
+    )
+    return LagScaler(
+        SparkExecutors(spark),
+        bounds,
+        processed=lambda: job.end_offsets("ingest"),
+        log_end=log_end.latest,
+        recent_batches=metrics.batches_since,
+        trigger_interval_s=settings.streaming.trigger_interval_ms / 1000,
+    )
+
+
+def scale(scaler: LagScaler) -> None:
+    """One scaling step; a failed call to the scheduler backend is logged, not fatal."""
+    try:
+        scaler.maybe_tick()
+    except Py4JError as exc:
+        log.warning("cannot change the executor count", error=str(exc))
 
 
 def serve_metrics(

@@ -153,6 +153,12 @@ class PipelineMetrics:
                 "last_batch_at": dict(self.last_batch_at),
             }
 
+    def batches_since(self, seconds: float) -> list[BatchRecord]:
+        """The batches that finished in the last `seconds`."""
+        since = time.time() - seconds
+        with self._lock:
+            return [r for r in self.timeline if r.finished_at >= since]
+
     def record_sessions(self, record: BatchRecord) -> None:
         with self._lock:
             self.sessions_stored += record.rows

@@ -42,3 +42,20 @@ def test_the_job_waits_for_its_topics_users_schema_and_cache(rendered: Render) -
     assert {"kafka", "kafka-access", "clickhouse", "redis"} <= components
     (app,) = of_kind(rendered("prod"), "SparkApplication")
     assert app["metadata"]["annotations"]["pulumi.com/waitFor"].endswith("=RUNNING")
+
+
+@pytest.mark.parametrize("stack", STACKS)
+def test_the_driver_gets_the_lag_scalers_bounds(rendered: Render, stack: str) -> None:
+    result = rendered(stack)
+    (app,) = of_kind(result, "SparkApplication")
+    env = {e["name"]: e.get("value") for e in app["spec"]["driver"]["env"]}
+    executor = result.settings.spark.executor
+    assert (
+        env["RTAP_EXECUTORS_MIN"]
+        == str(executor.instances)
+        == str(app["spec"]["executor"]["instances"])
+    )
+    assert env["RTAP_EXECUTORS_MAX"] == str(executor.max_instances)
+    # Spark's dynamic allocation would fight the scaler over the executor count.
+    assert "spark.dynamicAllocation.enabled" not in app["spec"]["sparkConf"]
+    assert "dynamicAllocation" not in app["spec"]
