@@ -2,8 +2,9 @@
 which scales the API on CPU and on the requests per second Prometheus counts; and the
 Vertical Pod Autoscaler's controllers, for the VPAs of vertical_scaling.py.
 
-The streaming job is not scaled by either: a SparkApplication has no /scale subresource
-and its lag is visible to no Kafka tool (docs/operations.md, the lag-driven design).
+The streaming job is scaled by none of them: a SparkApplication has no /scale
+subresource and its lag is visible to no Kafka tool, so its driver scales its executors
+on its own lag (docs/operations.md, "Scaling the streaming job on lag").
 """
 
 from __future__ import annotations

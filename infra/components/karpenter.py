@@ -2,7 +2,7 @@
 
 Nothing scales the managed node groups: they keep the sizes the stack gives them, which
 suits Kafka and ClickHouse, whose volumes tie each pod to a zone and whose sizes change
-by decision. Spark executors come and go (dynamic allocation, the lag scaler), so a
+by decision. Spark executors come and go (the driver's lag scaler), so a
 Karpenter NodePool with the spark role's label and taint adds nodes for executors left
 Pending, in the stack's zones, up to `rtap:cluster.sparkNodePool`'s limits, and removes
 a node once it has stood empty for `consolidateAfter`. Empty only: consolidating a node

@@ -15,7 +15,7 @@ signal fight (the VPA docs say so), so its VPA controls memory only.
 Only controllers with a /scale subresource can be targets: StatefulSets, Deployments and
 Strimzi's KafkaNodePools. The ClickHouse installations have none, so their operator's
 StatefulSets are the targets. The Spark job has none either: its executors are counted by
-dynamic allocation and sized by `rtap:spark`.
+the driver's lag scaler (workloads/streaming/lag_scaler.py) and sized by `rtap:spark`.
 """
 
 from __future__ import annotations

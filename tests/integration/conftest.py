@@ -44,6 +44,8 @@ def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess
         "RTAP_LOCAL__PROMETHEUS_PORT": str(prometheus),
         "RTAP_LOCAL__KAFKA_METRICS_PORT": str(kafka_metrics),
         "RTAP_LOCAL__REDIS_EXPORTER_PORT": str(redis_exporter),
+        # Alerts fire and clear within seconds (the default, 10 s, is for ingest's sake).
+        "RTAP_LOCAL__MONITORING_INTERVAL_SECONDS": "2",
         # Short gaps and watermark, so that sessions close while the tests run.
         "RTAP_STREAMING__SESSION_GAP_SECONDS": "5",
         "RTAP_STREAMING__WATERMARK_DELAY_SECONDS": "5",

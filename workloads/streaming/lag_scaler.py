@@ -97,9 +97,11 @@ class LagScaler:
         if reading is None:
             return None
         decision = executors_wanted(reading, self.bounds)
-        if decision.executors != reading.executors and self._act(decision, reading.executors):
+        changing = decision.executors != reading.executors
+        if changing and self._act(decision, reading.executors):
             self._last_change = now
-        log.info(
+        # A change at info; holding, every interval, at debug.
+        (log.info if changing else log.debug)(
             "executor scaling",
             executors=reading.executors,
             wanted=decision.executors,

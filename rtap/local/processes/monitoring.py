@@ -22,31 +22,31 @@ from workloads.settings import WorkloadSettings
 
 PROMETHEUS = "prometheus"
 REDIS_EXPORTER = "redis-exporter"
-# Locally rules are evaluated, and most targets scraped, this often, so that alerts move
-# in seconds; `rtap bench ingest --rate 50000` measured what each scrape interval costs
-# ingest (docs/operations.md).
-INTERVAL = "2s"
-PLATFORM_INTERVAL = "5s"
-KAFKA_INTERVAL = "10s"
+# A JMX scrape costs the broker far more than the other scrapes cost theirs: the broker
+# is scraped this many times less often.
+KAFKA_INTERVAL_FACTOR = 3
 
 
 def scrape_configs(settings: WorkloadSettings) -> list[dict[str, Any]]:
     """The jobs, named as the cluster's PodMonitors name them (infra/components/monitoring.py):
     the platform process serves the API's and the streaming job's series on one port."""
     local = settings.local
+    interval = f"{local.monitoring_interval_seconds}s"
 
-    def job(name: str, port: int, interval: str = INTERVAL) -> dict[str, Any]:
+    def job(name: str, port: int, every: str = interval) -> dict[str, Any]:
         return {
             "job_name": name,
-            "scrape_interval": interval,
+            "scrape_interval": every,
             "static_configs": [{"targets": [f"127.0.0.1:{port}"]}],
         }
 
     return [
-        # The platform process shares its cores with ingest, and a JMX scrape costs the
-        # broker far more than the others cost theirs: both are scraped less often.
-        job("rtap-api", local.platform_port, PLATFORM_INTERVAL),
-        job("kafka", local.kafka_metrics_port, KAFKA_INTERVAL),
+        job("rtap-api", local.platform_port),
+        job(
+            "kafka",
+            local.kafka_metrics_port,
+            f"{local.monitoring_interval_seconds * KAFKA_INTERVAL_FACTOR}s",
+        ),
         job("redis", local.redis_exporter_port),
         job("prometheus", local.prometheus_port),
     ]
@@ -67,8 +67,9 @@ class LocalPrometheus:
         (self.folder / RULE_FILE_NAME).write_text(
             yaml.safe_dump(rendered_rules(self._settings), sort_keys=False)
         )
+        every = f"{self._settings.local.monitoring_interval_seconds}s"
         config = {
-            "global": {"scrape_interval": INTERVAL, "evaluation_interval": INTERVAL},
+            "global": {"scrape_interval": every, "evaluation_interval": every},
             "rule_files": [RULE_FILE_NAME],
             "scrape_configs": scrape_configs(self._settings),
         }
