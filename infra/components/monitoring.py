@@ -18,7 +18,7 @@ from typing import Any
 import pulumi
 import pulumi_kubernetes as k8s
 
-from infra.components import clickhouse, redis, serving, spark
+from infra.components import clickhouse, kafka, redis, serving, spark
 from infra.components import k8s as kube
 from infra.monitoring.dashboards import dashboards
 from infra.monitoring.rules import rendered_rules
@@ -58,11 +58,21 @@ class Target:
     pods: dict[str, str]
     port: str | int
     path: str = "/metrics"
+    # Labels the pods must carry, whatever their value.
+    having: tuple[str, ...] = ()
 
 
 def targets() -> list[Target]:
     return [
-        Target("kafka", {"strimzi.io/kind": "Kafka"}, "tcp-prometheus"),
+        # The node pools' pods (brokers and controllers) only: Strimzi puts
+        # strimzi.io/kind: Kafka on the exporter's, entity operator's and Cruise Control's
+        # pods too, and only a node pool's pods carry strimzi.io/pool-name.
+        Target(
+            "kafka",
+            {"strimzi.io/cluster": kafka.CLUSTER, "strimzi.io/kind": "Kafka"},
+            "tcp-prometheus",
+            having=("strimzi.io/pool-name",),
+        ),
         Target("kafka-exporter", {"strimzi.io/name": "rtap-kafka-exporter"}, "tcp-prometheus"),
         Target(
             "clickhouse",
@@ -152,7 +162,12 @@ def pod_monitor_spec(target: Target) -> kube.Json:
         endpoint["portNumber"] = target.port
     else:
         endpoint["port"] = target.port
-    return {"selector": {"matchLabels": target.pods}, "podMetricsEndpoints": [endpoint]}
+    selector: kube.Json = {"matchLabels": target.pods}
+    if target.having:
+        selector["matchExpressions"] = [
+            {"key": label, "operator": "Exists"} for label in target.having
+        ]
+    return {"selector": selector, "podMetricsEndpoints": [endpoint]}
 
 
 def chart_values(args: MonitoringArgs) -> kube.Json:

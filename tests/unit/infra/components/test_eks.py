@@ -22,7 +22,12 @@ def test_eks_has_a_node_group_per_zone_and_role_with_taints(rendered: Render) ->
         for t, n in aws_declared(rendered("prod"))
         if t == "aws:iam/role:Role" and n.startswith("irsa-")
     ]
-    assert sorted(roles) == ["irsa-ebs-csi", "irsa-load-balancer-controller", "irsa-spark"]
+    assert sorted(roles) == [
+        "irsa-ebs-csi",
+        "irsa-karpenter",
+        "irsa-load-balancer-controller",
+        "irsa-spark",
+    ]
     (storage,) = of_kind(rendered("prod"), "StorageClass")
     assert storage["parameters"]["type"] == "gp3"
 

@@ -69,6 +69,17 @@ def test_every_component_is_scraped_under_the_job_its_alerts_name(rendered: Rend
             "replacement": name,
             "action": "replace",
         }
+    # The kafka job is the node pools' pods only: Strimzi's exporter, entity operator and
+    # Cruise Control pods carry strimzi.io/kind: Kafka too, but no pool name.
+    kafka = monitors["kafka"]["spec"]["selector"]
+    assert kafka["matchLabels"]["strimzi.io/kind"] == "Kafka"
+    assert kafka["matchExpressions"] == [{"key": "strimzi.io/pool-name", "operator": "Exists"}]
+    for pool in of_kind(rendered("prod"), "KafkaNodePool"):
+        assert (
+            pool["metadata"]["labels"]["strimzi.io/cluster"]
+            == kafka["matchLabels"]["strimzi.io/cluster"]
+        )
+    assert "matchExpressions" not in monitors["kafka-exporter"]["spec"]["selector"]
     # ClickHouse and Keeper serve their own endpoints on the ports the monitors scrape.
     (installation,) = of_kind(rendered("prod"), "ClickHouseInstallation")
     (keeper,) = of_kind(rendered("prod"), "ClickHouseKeeperInstallation")

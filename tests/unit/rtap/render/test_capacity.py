@@ -65,7 +65,7 @@ def test_an_executor_too_big_for_the_group_fits_a_type_of_the_pool() -> None:
 def test_executors_beyond_the_groups_need_the_pools_limits() -> None:
     # 8 executors of 3 cores: 24 CPU, more than dev's spark group nodes; the pool has room
     # for them until its CPU limit is cut.
-    executor = {"instances": 8, "cores": 3, "memory": "4g"}
+    executor = {"instances": 8, "maxInstances": 8, "cores": 3, "memory": "4g"}
     fits = render(PROJECT, "dev", with_changes("dev", spark={"executor": executor}))
     assert capacity_errors(fits, fits.settings) == []
     cluster = _dev_cluster(cpuLimit=8)
