@@ -55,6 +55,32 @@ class LocalSettings(SettingsModel):
     alert_for_scale: float = Field(0.1, gt=0, le=1)
 
 
+class LatencyTarget(SettingsModel):
+    """The p95 and p99 one group of API requests must stay within, in milliseconds."""
+
+    p95_ms: float = Field(gt=0)
+    p99_ms: float = Field(gt=0)
+
+    @model_validator(mode="after")
+    def _p95_within_p99(self) -> LatencyTarget:
+        if self.p95_ms > self.p99_ms:
+            raise ValueError(f"p95Ms ({self.p95_ms:g}) must not exceed p99Ms ({self.p99_ms:g})")
+        return self
+
+
+class EndpointTargets(SettingsModel):
+    """Latency targets per group of API requests, as the load tests group them
+    (loadtests/suites): each group is measured and gated on its own."""
+
+    # The dashboard's four panel queries over REST: counts, top types, distinct users and
+    # freshness.
+    dashboard: LatencyTarget = LatencyTarget(p95_ms=15, p99_ms=25)
+    # One user's events and sessions over REST: a drill-down from a panel.
+    drilldown: LatencyTarget = LatencyTarget(p95_ms=25, p99_ms=50)
+    # The same panel queries and drill-downs through /graphql.
+    graphql: LatencyTarget = LatencyTarget(p95_ms=20, p99_ms=40)
+
+
 class SlaSettings(SettingsModel):
     """The targets a stack promises. Every SLA consumer reads them here: the live view,
     the benchmarks' verdicts, and the alerts, load-test gates and drills built on them."""
@@ -69,6 +95,15 @@ class SlaSettings(SettingsModel):
     # Above this share of input going to the dead-letter topic the producers are broken,
     # not unlucky: the synthetic producer sends 1% malformed events on purpose.
     max_dead_letter_share: float = Field(0.05, gt=0, lt=1)
+    # Per group of API requests, the latency a load test holds them to
+    # (`rtap loadtest`); queryP99Ms above still bounds all of them together.
+    endpoints: EndpointTargets = EndpointTargets()
+    # The API requests per second the stack must answer successfully, in every 10-second
+    # window of a load test's steady part.
+    min_requests_per_second: float = Field(1000.0, gt=0)
+    # A producer's acknowledgement (acks=all, idempotent): p99 from send to the broker's
+    # answer, as a load test's ingest users see it.
+    ack_p99_ms: float = Field(200.0, gt=0)
 
 
 class WorkloadSettings(SettingsModel):

@@ -23,19 +23,23 @@ log = logging.getLogger("rtap.tests")
 
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the `offline` serving fixture stop the platform process: run them last.
-    The live-alert tests stop Redis and the broker: they run just before those."""
+    The live-alert tests stop Redis and the broker: they run just before those. The load
+    test produces events no ground truth knows of: it runs after the verified runs."""
     items.sort(
         key=lambda item: (
             "offline" in getattr(item, "fixturenames", ()),
             "test_live_alerts" in item.nodeid,
+            "test_loadtest" in item.nodeid,
         )
     )
 
 
 @pytest.fixture(scope="session")
-def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcesses]:
+def platform_environ(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    """The RTAP_* overrides of the tests' platform: an rtap command run with them in its
+    environment (`rtap loadtest`, say) works on that platform."""
     kafka, controller, redis, platform, prometheus, kafka_metrics, redis_exporter = free_ports(7)
-    overrides = {
+    return {
         "RTAP_LOCAL__RUN_DIR": str(tmp_path_factory.mktemp("rtap") / "run"),
         "RTAP_LOCAL__KAFKA_PORT": str(kafka),
         "RTAP_LOCAL__KAFKA_CONTROLLER_PORT": str(controller),
@@ -51,7 +55,11 @@ def processes(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LocalProcess
         "RTAP_STREAMING__WATERMARK_DELAY_SECONDS": "5",
         "RTAP_STREAMING__SESSION_TRIGGER_INTERVAL_MS": "2000",
     }
-    settings = load_stack(StackSettings, "local", find_project_dir(), environ=overrides)
+
+
+@pytest.fixture(scope="session")
+def processes(platform_environ: dict[str, str]) -> Iterator[LocalProcesses]:
+    settings = load_stack(StackSettings, "local", find_project_dir(), environ=platform_environ)
     processes = LocalProcesses(settings, find_project_dir())
     processes.start(lambda step: log.info("starting: %s", step))
     try:

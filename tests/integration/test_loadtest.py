@@ -1,0 +1,99 @@
+"""`rtap loadtest --stack local` on the running local platform, through the real CLI:
+Locust loads the API and produces events while canaries are polled until queryable,
+and the verdict holds every line of the local stack's `sla` block. The same run with an
+impossible line exits 1 and names it."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import orjson
+import pytest
+
+from rtap.local.processes.local_processes import LocalProcesses
+
+pytestmark = pytest.mark.integration
+
+
+def run_loadtest(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "rtap.cli", "loadtest", "--stack", "local", *args],
+        env={**os.environ, **environ, "COLUMNS": "200"},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_a_short_load_test_holds_the_local_sla(
+    processes: LocalProcesses, platform_environ: dict[str, str], tmp_path: Path
+) -> None:
+    verdict_file = tmp_path / "verdict.json"
+    done = run_loadtest(
+        platform_environ,
+        "--duration",
+        "20",
+        "--warmup",
+        "5",
+        "--ingest-rate",
+        "200",
+        "--json",
+        str(verdict_file),
+    )
+    assert done.returncode == 0, done.stdout + done.stderr
+    verdict = orjson.loads(verdict_file.read_bytes())
+    assert verdict["passed"] and verdict["breached"] == []
+    lines = {line["line"]: line for line in verdict["lines"]}
+    sla = processes.settings.sla
+    assert lines["sla.minRequestsPerSecond"]["target"] == sla.min_requests_per_second
+    assert lines["sla.endpoints.graphql.p99Ms"]["target"] == sla.endpoints.graphql.p99_ms
+    assert lines["sla.freshnessP95Seconds"]["measured"] <= sla.freshness_p95_seconds
+    requests = verdict["requests"]
+    # Every part of the suite ran and answered: both APIs, acknowledgements, canaries.
+    for name in (
+        "dashboard:counts",
+        "drilldown:user-events",
+        "graphql:panels",
+        "ingest:ack",
+        "freshness:canary",
+    ):
+        assert requests[name]["requests"] > 0, name
+        assert requests[name]["failures"] == 0, name
+    assert requests["ingest:ack"]["requests"] >= 200 * 15
+    run_dir = Path(verdict["plot"]).parent
+    assert (run_dir / "locust.html").stat().st_size > 0
+    assert (run_dir / "locust_stats_history.csv").stat().st_size > 0
+    assert not (run_dir / "api-keys.json").exists()  # the keys do not outlive the run
+    assert "every SLA line held" in done.stdout
+
+
+def test_an_impossible_line_fails_the_run_and_is_named(
+    processes: LocalProcesses, platform_environ: dict[str, str], tmp_path: Path
+) -> None:
+    impossible = {**platform_environ, "RTAP_SLA__MIN_REQUESTS_PER_SECOND": "1000000"}
+    verdict_file = tmp_path / "verdict.json"
+    done = run_loadtest(
+        impossible,
+        "--duration",
+        "5",
+        "--warmup",
+        "0",
+        "--rate",
+        "20",
+        "--ingest-rate",
+        "0",
+        "--json",
+        str(verdict_file),
+    )
+    assert done.returncode == 1, done.stdout + done.stderr
+    verdict = orjson.loads(verdict_file.read_bytes())
+    assert "sla.minRequestsPerSecond" in verdict["breached"]
+    line = next(one for one in verdict["lines"] if one["line"] == "sla.minRequestsPerSecond")
+    assert line["target"] == 1_000_000 and 0 < line["measured"] < 1_000_000
+    assert "SLA breached:" in done.stdout and "sla.minRequestsPerSecond" in done.stdout
+    # An API-only run leaves the ingest lines out instead of failing them.
+    assert "sla.ackP99Ms" not in {one["line"] for one in verdict["lines"]}

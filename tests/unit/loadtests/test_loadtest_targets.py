@@ -1,0 +1,58 @@
+"""Where a load test's load goes: a deployed stack's outputs, the keys a rate needs,
+and the Locust command the driver runs."""
+
+from __future__ import annotations
+
+import itertools
+from pathlib import Path
+
+import pytest
+
+from loadtests.errors import BenchmarkError
+from loadtests.loadtest_run import LoadTarget, LoadTestRequest, locust_command
+from loadtests.targets import deployed_target
+from rtap.local.runs.loadtest import keys_needed
+from workloads.settings import WorkloadSettings
+
+
+def test_a_deployed_stacks_outputs_give_the_api_and_its_key() -> None:
+    outputs = {"apiHost": "api.example.com", "apiKey": "rtap_k_s", "kafkaBootstrap": "k:9093"}
+    target = deployed_target("prod", outputs, {"security.protocol": "SASL_SSL"})
+    assert target.api_url == "https://api.example.com"
+    assert target.api_keys == ["rtap_k_s"]
+    assert target.kafka_config == {"bootstrap.servers": "k:9093", "security.protocol": "SASL_SSL"}
+    assert deployed_target("prod", outputs, None).kafka_config is None
+
+
+def test_a_missing_output_is_named() -> None:
+    with pytest.raises(BenchmarkError, match="stack dev has no output apiKey"):
+        deployed_target("dev", {"apiHost": "api.example.com"}, None)
+
+
+def test_keys_keep_each_within_half_its_rate_limit() -> None:
+    # 6000 a minute is 100/s; half of it is 50/s per key.
+    assert keys_needed(10, 6000) == 1
+    assert keys_needed(50, 6000) == 1
+    assert keys_needed(51, 6000) == 2
+    assert keys_needed(1000, 6000) == 20
+
+
+def test_the_command_runs_the_suite_headless_with_the_runs_options(tmp_path: Path) -> None:
+    request = LoadTestRequest(
+        shape="spike", duration_s=30, viewers=7, rate=55, ingest_rate=200,
+        run_dir=tmp_path, settings=WorkloadSettings(),
+    )  # fmt: skip
+    with_kafka = LoadTarget("t", "http://127.0.0.1:1", ["k"], {"bootstrap.servers": "b:1"})
+    command = locust_command(request, with_kafka)
+    assert command[1:4] == ["-m", "locust", "-f"]
+    assert "--headless" in command
+    options = dict(itertools.pairwise(command))
+    assert options["--rtap-shape"] == "spike"
+    assert options["--rtap-viewers"] == "7"
+    assert options["--rtap-ingest-rate"] == "200"
+    assert options["--rtap-kafka-config"] == str(tmp_path / "kafka.json")
+    assert options["--host"] == "http://127.0.0.1:1"
+    # Without Kafka settings there are no ingest users, whatever the rate asked.
+    api_only = locust_command(request, LoadTarget("t", "http://127.0.0.1:1", ["k"], None))
+    assert dict(itertools.pairwise(api_only))["--rtap-ingest-rate"] == "0.0"
+    assert "--rtap-kafka-config" not in api_only
