@@ -24,8 +24,8 @@ from loadtests.sla_gate import FRESHNESS_GROUP, INGEST_GROUP, request_name
 from loadtests.suites.options import SuiteOptions, suite_options
 from workloads.events.model import AnalyticsEvent, EventType
 from workloads.events.serde import encode_event
-from workloads.kafka import client_config
 from workloads.producer.generator import TrafficGenerator
+from workloads.producer.producer import idempotent_config
 
 # Events are produced in slices this long: often enough to look steady to the broker.
 _SLICE_S = 0.05
@@ -40,20 +40,7 @@ CANARY_NAME = request_name(FRESHNESS_GROUP, "canary")
 def _producer(options: SuiteOptions, client_id: str) -> Producer:
     config = dict(options.kafka_config)
     bootstrap = config.pop("bootstrap.servers")
-    settings = options.settings.producer
-    return Producer(
-        client_config(
-            bootstrap,
-            **{
-                "enable.idempotence": True,
-                "acks": "all",
-                "linger.ms": settings.linger_ms,
-                "compression.type": settings.compression,
-                "client.id": client_id,
-                **config,
-            },
-        )
-    )
+    return Producer(idempotent_config(bootstrap, options.settings.producer, client_id, config))
 
 
 class KafkaUser(User):

@@ -44,6 +44,25 @@ class ProducerStats:
         return self.attempted / max(end - self.started_at, 1e-9)
 
 
+def idempotent_config(
+    bootstrap: str, settings: ProducerSettings, client_id: str, extra: dict[str, Any]
+) -> dict[str, Any]:
+    """librdkafka settings of every producer of events: idempotent, acks=all, batched as
+    the stack's producer section says; `extra` adds security or overrides."""
+    return client_config(
+        bootstrap,
+        **{
+            "enable.idempotence": True,
+            "acks": "all",
+            "linger.ms": settings.linger_ms,
+            "compression.type": settings.compression,
+            "queue.buffering.max.messages": settings.queue_max_messages,
+            "client.id": client_id,
+            **extra,
+        },
+    )
+
+
 class EventProducer:
     """Sends synthetic events at a steady rate and records what Kafka acknowledged.
 
@@ -69,18 +88,7 @@ class EventProducer:
         # Batches whose delivery reports are not all in yet.
         self._unfinished: set[InFlightBatch] = set()
         self._producer = Producer(
-            client_config(
-                bootstrap,
-                **{
-                    "enable.idempotence": True,
-                    "acks": "all",
-                    "linger.ms": settings.linger_ms,
-                    "compression.type": settings.compression,
-                    "queue.buffering.max.messages": settings.queue_max_messages,
-                    "client.id": "rtap-producer",
-                    **(extra_config or {}),
-                },
-            )
+            idempotent_config(bootstrap, settings, "rtap-producer", extra_config or {})
         )
 
     @property
