@@ -17,6 +17,7 @@ from infra.components.kafka import Kafka, KafkaArgs
 from infra.components.kafka_access import KafkaAccess, KafkaAccessArgs
 from infra.components.karpenter import Karpenter, KarpenterArgs
 from infra.components.load_balancer import LoadBalancerController, LoadBalancerControllerArgs
+from infra.components.loadtest import LoadTest, LoadTestArgs
 from infra.components.monitoring import PROMETHEUS_URL, Monitoring, MonitoringArgs
 from infra.components.namespace import NamespaceArgs, PlatformNamespace
 from infra.components.network import Network, NetworkArgs
@@ -26,6 +27,7 @@ from infra.components.serving import Serving, ServingArgs
 from infra.components.spark import Spark, SparkArgs
 from infra.components.vertical_scaling import VerticalScaling, VerticalScalingArgs
 from infra.config import load_settings
+from workloads.serving.auth import load_test_keys_needed
 
 settings = load_settings()
 cluster_name = f"rtap-{pulumi.get_stack()}"
@@ -89,7 +91,11 @@ namespace = PlatformNamespace(
 )
 in_namespace = pulumi.ResourceOptions(providers=[cluster.provider], depends_on=[namespace])
 
-NetworkPolicies("network-policies", NetworkPoliciesArgs(placement.namespace), in_namespace)
+NetworkPolicies(
+    "network-policies",
+    NetworkPoliciesArgs(placement.namespace, load_test=settings.loadtest.enabled),
+    in_namespace,
+)
 kafka = Kafka("kafka", KafkaArgs(placement, settings.kafka, settings.kafka_cluster), in_namespace)
 access = KafkaAccess(
     "kafka-access",
@@ -128,6 +134,7 @@ autoscalers = Autoscalers(
     AutoscalingArgs(settings.autoscaling),
     pulumi.ResourceOptions(providers=[cluster.provider]),
 )
+load_test_rate = settings.loadtest.rate or settings.sla.load_test_rate
 serving = Serving(
     "serving",
     ServingArgs(
@@ -142,9 +149,26 @@ serving = Serving(
         depends_on=[clickhouse, redis],
         autoscaler=autoscalers.keda,
         prometheus_url=PROMETHEUS_URL,
+        load_test_keys=load_test_keys_needed(load_test_rate, settings.serving.rate_limit_per_minute)
+        if settings.loadtest.enabled
+        else 0,
     ),
     in_namespace,
 )
+if settings.loadtest.enabled:
+    LoadTest(
+        "loadtest",
+        LoadTestArgs(
+            placement,
+            settings.loadtest,
+            image=settings.images.loadtest,
+            rate=load_test_rate,
+            api_tokens=serving.load_test_tokens,
+            # The API it loads and the brokers (and producer user) its workers produce to.
+            depends_on=[serving, kafka, access],
+        ),
+        in_namespace,
+    )
 
 Monitoring("monitoring", MonitoringArgs(placement, settings.monitoring, settings), in_namespace)
 VerticalScaling(

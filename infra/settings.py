@@ -18,6 +18,8 @@ from pydantic import Field, ValidationInfo, field_validator, model_validator
 
 from core.settings import SettingsModel
 from infra.images import pinned_image
+from infra.loadtest_settings import LoadTestDeploymentSettings
+from infra.sizes import QUANTITY, Resources
 from workloads.settings import WorkloadSettings
 
 IPV4 = 4
@@ -31,20 +33,7 @@ INSTANCE_TYPE = (
 )
 # A release number: charts, Kafka, Spark.
 VERSION = r"^[0-9]+\.[0-9]+\.[0-9]+$"
-QUANTITY = r"^[0-9]+(\.[0-9]+)?(m|Ki|Mi|Gi|Ti)?$"
 JVM_MEMORY = r"^[0-9]+[kmg]$"
-
-
-class Quantities(SettingsModel):
-    cpu: str = Field(pattern=QUANTITY)
-    memory: str = Field(pattern=QUANTITY)
-
-
-class Resources(SettingsModel):
-    """Requests and limits of one container; every container rtap declares has both."""
-
-    requests: Quantities
-    limits: Quantities
 
 
 class NetworkSettings(SettingsModel):
@@ -134,8 +123,10 @@ class ImageSettings(SettingsModel):
     producer: str
     streaming: str
     serving: str
+    # The Locust master and workers of rtap:loadtest (docker/loadtest).
+    loadtest: str
 
-    _pinned = field_validator("producer", "streaming", "serving")(pinned_image)
+    _pinned = field_validator("producer", "streaming", "serving", "loadtest")(pinned_image)
 
 
 class KafkaClusterSettings(SettingsModel):
@@ -295,6 +286,7 @@ class StackSettings(WorkloadSettings):
     serving_deployment: ServingDeploymentSettings
     monitoring: MonitoringSettings
     autoscaling: AutoscalingSettings
+    loadtest: LoadTestDeploymentSettings
 
     @property
     def is_prod(self) -> bool:

@@ -9,3 +9,8 @@ benchmark history (`history`). Benchmarks report; they never pass or fail on a t
 This package imports the workloads and the core only: the CLI (`rtap bench`) hands it
 the running platform through the small interfaces each driver declares.
 """
+
+from pathlib import Path
+
+# The Locust suite (`rtap loadtest`, and `python -m loadtests` in the pods of rtap:loadtest).
+LOCUSTFILE = Path(__file__).with_name("locustfile.py")

@@ -21,12 +21,12 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from core.handoff import SETTINGS_FILE_VARIABLE, write_settings_file
+from loadtests import LOCUSTFILE
 from loadtests.errors import BenchmarkError
 from loadtests.history import write_json
 from loadtests.loadtest_report import plot_run, print_verdict
 from workloads.settings import WorkloadSettings
 
-LOCUSTFILE = Path(__file__).with_name("locustfile.py")
 # Locust's exit code when its own start-up failed (a bad option, a locustfile error).
 _LOCUST_FAILED = 2
 

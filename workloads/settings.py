@@ -105,6 +105,12 @@ class SlaSettings(SettingsModel):
     # answer, as a load test's ingest users see it.
     ack_p99_ms: float = Field(200.0, gt=0)
 
+    @property
+    def load_test_rate(self) -> float:
+        """The open model's rate when a load test names none: 10% above the floor, so
+        that a passing run shows the floor is held with room."""
+        return self.min_requests_per_second * 1.1
+
 
 class WorkloadSettings(SettingsModel):
     """The sections a platform process reads, in the order the settings file holds them."""

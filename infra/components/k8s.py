@@ -13,7 +13,8 @@ import pulumi_random as random
 
 from core.handoff import SETTINGS_FILE_VARIABLE
 from infra.components import crds
-from infra.settings import ClusterSettings, Resources, StackSettings
+from infra.settings import ClusterSettings, StackSettings
+from infra.sizes import Resources
 from workloads.settings import WorkloadSettings
 
 ZONE_LABEL = "topology.kubernetes.io/zone"

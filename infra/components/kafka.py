@@ -16,7 +16,8 @@ from infra.components import k8s as kube
 from infra.components.placement import per_zone
 from infra.components.vertical_scaling import VpaTarget
 from infra.manifests import text
-from infra.settings import KafkaClusterSettings, Resources
+from infra.settings import KafkaClusterSettings
+from infra.sizes import Resources
 from workloads.kafka import KafkaSettings
 
 CLUSTER = "rtap"

@@ -17,6 +17,9 @@ from infra.components import k8s as kube
 from infra.components.clickhouse import HTTP_PORT, INSTALLATION, KEEPER
 from infra.components.clickhouse import OPERATOR_NAMESPACE as CLICKHOUSE_OPERATOR
 from infra.components.kafka_access import REGISTRY
+from infra.components.loadtest import MASTER as LOADTEST_MASTER
+from infra.components.loadtest import MASTER_PORT as LOADTEST_MASTER_PORT
+from infra.components.loadtest import WORKERS as LOADTEST_WORKERS
 from infra.components.monitoring import NAMESPACE as MONITORING
 from infra.components.monitoring import targets
 from infra.components.redis import METRICS_PORT as REDIS_METRICS_PORT
@@ -40,9 +43,11 @@ NAMED_METRICS_PORTS = (9404, REDIS_METRICS_PORT, API_PORT)
 
 @dataclass(frozen=True)
 class NetworkPoliciesArgs:
-    """The platform's namespace (rtap:cluster.namespace)."""
+    """The platform's namespace (rtap:cluster.namespace), and whether rtap:loadtest runs
+    Locust pods in it."""
 
     namespace: str
+    load_test: bool = False
 
 
 def pods(name: str) -> kube.Json:
@@ -55,11 +60,15 @@ def namespace_peer(namespace: str) -> kube.Json:
     return {"namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": namespace}}}
 
 
-def allowed_ingress() -> dict[str, tuple[list[kube.Json] | None, list[int] | None]]:
+def allowed_ingress(
+    load_test: bool = False,
+) -> dict[str, tuple[list[kube.Json] | None, list[int] | None]]:
     """Per workload: who may connect to its pods (None: anyone) and on which ports
-    (None: any)."""
+    (None: any). With `load_test`, also the Locust pods of rtap:loadtest."""
     clients = [pods(API), pods(STREAMING)]
+    locust = {LOADTEST_MASTER: ([pods(LOADTEST_WORKERS)], [LOADTEST_MASTER_PORT])}
     return {
+        **(locust if load_test else {}),
         # Public through the Ingress (the load balancer sends from the VPC's addresses);
         # every data endpoint authenticates.
         API: (None, [API_PORT]),
@@ -90,7 +99,7 @@ class NetworkPolicies(pulumi.ComponentResource):
             spec={"podSelector": {}, "policyTypes": ["Ingress"]},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        for workload, (peers, ports) in allowed_ingress().items():
+        for workload, (peers, ports) in allowed_ingress(args.load_test).items():
             rule: kube.Json = {}
             if peers is not None:
                 rule["from"] = peers

@@ -9,6 +9,7 @@ exported as a secret stack output.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import pulumi
@@ -52,12 +53,24 @@ class ServingArgs:
     # Prometheus it asks for the request rate (monitoring.py).
     autoscaler: pulumi.Resource
     prometheus_url: str
+    # Read-only keys for the Locust pods of rtap:loadtest (0 when it is off): enough for
+    # each to stay within its share of the per-key rate limit.
+    load_test_keys: int = 0
 
 
-def operator_key_file(secret: str) -> str:
-    """The API's key file holding one record: the operator key, stored hashed."""
+def load_test_key_id(index: int) -> str:
+    return f"0000loadt{index:03d}"
+
+
+def operator_key_file(secret: str, load_test_secrets: Sequence[str] = ()) -> str:
+    """The API's key file: the operator key, and the load test's read-only keys, stored
+    hashed."""
     operator = key_record(OPERATOR_KEY_ID, "operator (pulumi)", secret, list(Scope), 0.0)
-    return key_file([operator])
+    readers = [
+        key_record(load_test_key_id(i), f"loadtest {i}", one, list(Scope), 0.0)
+        for i, one in enumerate(load_test_secrets)
+    ]
+    return key_file([operator, *readers])
 
 
 class Serving(pulumi.ComponentResource):
@@ -70,10 +83,29 @@ class Serving(pulumi.ComponentResource):
         )
         secret: pulumi.Output[str] = pulumi.Output.secret(key_secret.result)
         self.api_key: pulumi.Output[str] = secret.apply(lambda s: key_token(OPERATOR_KEY_ID, s))
+        load_test = [
+            random.RandomPassword(
+                f"api-loadtest-key-{i}",
+                length=43,
+                special=False,
+                opts=pulumi.ResourceOptions(parent=self),
+            ).result
+            for i in range(args.load_test_keys)
+        ]
+        all_load_test: pulumi.Output[list[str]] = pulumi.Output.all(*load_test).apply(list)
+        load_test_secrets: pulumi.Output[list[str]] = pulumi.Output.secret(all_load_test)
+        # The tokens the Locust pods present (infra/components/loadtest.py).
+        self.load_test_tokens: pulumi.Output[list[str]] = load_test_secrets.apply(
+            lambda secrets: [key_token(load_test_key_id(i), s) for i, s in enumerate(secrets)]
+        )
         keys = k8s.core.v1.Secret(
             KEYS_SECRET,
             metadata=kube.metadata(KEYS_SECRET, ns, "api"),
-            string_data={"keys.json": secret.apply(operator_key_file)},
+            string_data={
+                "keys.json": pulumi.Output.all(secret, load_test_secrets).apply(
+                    lambda both: operator_key_file(both[0], both[1])
+                )
+            },
             opts=pulumi.ResourceOptions(parent=self),
         )
         jwt, _ = kube.generated_secret("api-jwt", ns, "api", ["secret"], self)

@@ -27,7 +27,7 @@ import pulumi
 import pulumi_kubernetes as k8s
 
 from infra.components import k8s as kube
-from infra.settings import Resources
+from infra.sizes import Resources
 
 API_VERSION = "autoscaling.k8s.io/v1"
 # A stateless workload's requests may grow to this many times its stack limits.

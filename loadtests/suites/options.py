@@ -4,7 +4,9 @@ the settings file (core/handoff.py), read once per Locust process."""
 
 from __future__ import annotations
 
+import os
 import random
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -12,6 +14,7 @@ from typing import Any
 import orjson
 
 from core.handoff import handed_over
+from workloads.cluster_env import kafka_security
 from workloads.settings import WorkloadSettings
 
 # The shapes a run can take (loadtests/suites/shapes.py); `open` is the open model.
@@ -136,6 +139,18 @@ class SuiteOptions:
 _loaded: dict[int, SuiteOptions] = {}
 
 
+def kafka_config(path: str | None, environ: Mapping[str, str]) -> dict[str, Any]:
+    """librdkafka settings: those of the file `--rtap-kafka-config` names, or in a pod of
+    rtap:loadtest the cluster's TLS listener and SCRAM login (workloads/cluster_env.py);
+    empty when there are neither."""
+    if path:
+        return dict(orjson.loads(Path(path).read_bytes()))
+    bootstrap = environ.get("KAFKA_BOOTSTRAP")
+    if not bootstrap:
+        return {}
+    return {"bootstrap.servers": bootstrap, **kafka_security(environ)}
+
+
 def suite_options(parsed: Any) -> SuiteOptions:
     """The run's options from Locust's parsed command line (cached per process)."""
     cached = _loaded.get(id(parsed))
@@ -144,13 +159,11 @@ def suite_options(parsed: Any) -> SuiteOptions:
     keys = tuple(orjson.loads(Path(parsed.rtap_keys_file).read_bytes()))
     if not keys:
         raise ValueError(f"{parsed.rtap_keys_file} lists no API keys")
-    kafka: dict[str, Any] = (
-        orjson.loads(Path(parsed.rtap_kafka_config).read_bytes())
-        if parsed.rtap_kafka_config
-        else {}
-    )
+    kafka = kafka_config(parsed.rtap_kafka_config, os.environ)
     if parsed.rtap_ingest_rate > 0 and not kafka:
-        raise ValueError("--rtap-ingest-rate needs --rtap-kafka-config (or a rate of 0)")
+        raise ValueError(
+            "--rtap-ingest-rate needs --rtap-kafka-config or KAFKA_BOOTSTRAP (or a rate of 0)"
+        )
     options = SuiteOptions(
         shape=parsed.rtap_shape,
         duration_s=parsed.rtap_duration,

@@ -19,8 +19,6 @@ app = command_group()
 # Viewers of the closed shapes make about this many requests per second each
 # (a dashboard load is four requests, then an average two seconds of thought).
 _REQUESTS_PER_VIEWER = 2.5
-# To show that a rate is sustained, offer a little more than it.
-_ABOVE_MINIMUM = 1.1
 
 
 @app.command()
@@ -101,8 +99,7 @@ def loadtest(
         )
     try:
         settings, processes = local_platform(stack)
-        minimum = settings.sla.min_requests_per_second
-        offered = rate if rate is not None else minimum * _ABOVE_MINIMUM
+        offered = rate if rate is not None else settings.sla.load_test_rate
         run_id = time.strftime("%Y%m%dT%H%M%S")
         request = LoadTestRequest(
             shape=shape,

@@ -1,7 +1,12 @@
 """`rtap loadtest --stack local` on the running local platform, through the real CLI:
 Locust loads the API and produces events while canaries are polled until queryable,
 and the verdict holds every line of the local stack's `sla` block. The same run with an
-impossible line exits 1 and names it."""
+impossible line exits 1 and names it.
+
+The platform is shared with the tests that run before, among them the lag test's burst
+of 500,000 events; `rtap loadtest` waits until the platform has settled
+(rtap/local/runs/loadtest.py), as it does for a user who runs it after a benchmark.
+"""
 
 from __future__ import annotations
 
@@ -24,12 +29,12 @@ def run_loadtest(environ: dict[str, str], *args: str) -> subprocess.CompletedPro
         env={**os.environ, **environ, "COLUMNS": "200"},
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=600,  # the settling wait (up to 240 s) and the run
         check=False,
     )
 
 
-def test_a_short_load_test_holds_the_local_sla(
+def test_a_short_load_test_holds_every_line_of_the_local_sla(
     processes: LocalProcesses, platform_environ: dict[str, str], tmp_path: Path
 ) -> None:
     verdict_file = tmp_path / "verdict.json"
@@ -46,12 +51,21 @@ def test_a_short_load_test_holds_the_local_sla(
     )
     assert done.returncode == 0, done.stdout + done.stderr
     verdict = orjson.loads(verdict_file.read_bytes())
-    assert verdict["passed"] and verdict["breached"] == []
     lines = {line["line"]: line for line in verdict["lines"]}
+    assert verdict["passed"] and verdict["breached"] == []
     sla = processes.settings.sla
+    expected = {"sla.queryP99Ms", "sla.availabilityTarget", "sla.minRequestsPerSecond"}
+    expected |= {"sla.ackP99Ms", "sla.freshnessP95Seconds"}
+    expected |= {
+        f"sla.endpoints.{group}.{q}"
+        for group in ("dashboard", "drilldown", "graphql")
+        for q in ("p95Ms", "p99Ms")
+    }
+    assert set(lines) == expected
+    # Every line was measured from samples (a line without samples fails as unmeasured).
+    assert all(isinstance(line["measured"], float | int) for line in lines.values()), lines
     assert lines["sla.minRequestsPerSecond"]["target"] == sla.min_requests_per_second
     assert lines["sla.endpoints.graphql.p99Ms"]["target"] == sla.endpoints.graphql.p99_ms
-    assert lines["sla.freshnessP95Seconds"]["measured"] <= sla.freshness_p95_seconds
     requests = verdict["requests"]
     # Every part of the suite ran and answered: both APIs, acknowledgements, canaries.
     for name in (
@@ -78,8 +92,9 @@ def test_an_impossible_line_fails_the_run_and_is_named(
     verdict_file = tmp_path / "verdict.json"
     done = run_loadtest(
         impossible,
+        # Long enough for whole seconds in the steady part (after 1/4, before the last 2 s).
         "--duration",
-        "5",
+        "10",
         "--warmup",
         "0",
         "--rate",

@@ -19,14 +19,17 @@ from infra.images import pinned_image
 from rtap.render.program import render
 
 PROJECT = Path(__file__).resolve().parents[2]
-WORKLOADS = ("producer", "streaming", "serving")
+WORKLOADS = ("producer", "streaming", "serving", "loadtest")
 # What each image's container runs: its entry point, and for the serving image also the
 # migrations Job (`python -m workloads.storage`).
 ENTRY_MODULES = {
     "producer": ["workloads.producer.__main__"],
     "serving": ["workloads.serving.__main__", "workloads.storage.__main__"],
     "streaming": ["workloads.streaming.__main__"],
+    "loadtest": ["loadtests.__main__", "loadtests.locustfile"],
 }
+# The project's packages an image holds besides the core and the workloads.
+EXTRA_PACKAGES = {"loadtest": {"loadtests"}}
 PROJECT_PACKAGES = ("core", "workloads", "infra", "loadtests", "rtap")
 # Run in a fresh interpreter: only the image's copy of the sources on the path, and any
 # module the image lacks refused, however it would otherwise be found.
@@ -74,7 +77,7 @@ def test_copied_sources_exist(workload: str) -> None:
                 assert (PROJECT / source).exists(), f"docker/{workload}: COPY {source}"
 
 
-@pytest.mark.parametrize("workload", ["producer", "serving"])
+@pytest.mark.parametrize("workload", ["producer", "serving", "loadtest"])
 def test_entry_point_modules_exist(workload: str) -> None:
     (entry,) = [args for op, args in _instructions(workload) if op == "ENTRYPOINT"]
     module = re.search(r'"-m", "([\w.]+)"', entry)
@@ -144,7 +147,8 @@ def _missing_in_the_image(workload: str) -> set[str]:
 def test_an_image_holds_the_workloads_and_the_core_alone(workload: str) -> None:
     copied = {Path(source).parts[0] for source in _copied_sources(workload)}
     assert {"core", "workloads"} <= copied
-    assert not copied & {"rtap", "infra", "loadtests"}, f"docker/{workload} copies {copied}"
+    others = set(PROJECT_PACKAGES) - {"core", "workloads", *EXTRA_PACKAGES.get(workload, set())}
+    assert not copied & others, f"docker/{workload} copies {copied}"
 
 
 @pytest.mark.parametrize("workload", WORKLOADS)

@@ -12,6 +12,7 @@ import enum
 import hashlib
 import hmac
 import json
+import math
 import os
 import secrets
 import threading
@@ -25,6 +26,9 @@ import orjson
 
 KEY_PREFIX = "rtap_"
 _RELOAD_EVERY_S = 1.0
+# Each of a load test's keys stays within this share of the API's per-key rate limit, so
+# that the test measures the API rather than its limiter.
+LOAD_TEST_LIMIT_SHARE = 0.5
 
 
 class Scope(enum.StrEnum):
@@ -64,6 +68,13 @@ def key_record(
 ) -> KeyRecord:
     """The record of a key; the secret is kept only as its SHA-256."""
     return KeyRecord(key_id, name, _sha256(secret), [s.value for s in scopes], created_at)
+
+
+def load_test_keys_needed(requests_per_second: float, limit_per_minute: int) -> int:
+    """API keys to spread a load test's `requests_per_second` over, each within
+    LOAD_TEST_LIMIT_SHARE of the per-key rate limit."""
+    per_key = limit_per_minute / 60 * LOAD_TEST_LIMIT_SHARE
+    return max(1, math.ceil(requests_per_second / per_key))
 
 
 def key_file(records: Iterable[KeyRecord]) -> str:

@@ -17,7 +17,7 @@ from rtap.cli import app
 from rtap.render.apiserver import ApiServer, local_api_server
 from rtap.render.program import Rendered, render
 from rtap.render.server_check import check_on_server
-from tests.unit.infra.conftest import PROJECT, STACKS
+from tests.unit.infra.conftest import PROJECT, STACKS, with_changes
 
 
 @pytest.fixture
@@ -47,6 +47,19 @@ def test_every_object_of_the_stack_is_accepted_and_its_pods_admitted(
     # The API, the registry, Redis and the migrations Job: their controllers made Pods,
     # and Pod Security admitted them. Nothing in rtap's namespace breaks `restricted`.
     assert report.pods_checked == 4
+    assert [w for w in report.warnings if "PodSecurity" in w] == []
+
+
+def test_a_stack_running_a_distributed_load_test_is_accepted_and_its_pods_admitted(
+    api: ApiServer,
+) -> None:
+    config = with_changes("prod", loadtest={"enabled": True, "workers": 3})
+    manifests = render(PROJECT, "prod", config).manifests
+    report = check_on_server(manifests, api)
+    assert report.rejections == []
+    assert report.applied == len(manifests)
+    # The stack's four, and the Locust master's and workers' Jobs.
+    assert report.pods_checked == 6
     assert [w for w in report.warnings if "PodSecurity" in w] == []
 
 

@@ -46,6 +46,10 @@ def _refused(stack: str, **sections: dict[str, Any] | str) -> RenderError:
         ({"kafkaCluster": {"brokerz": 6}}, "rtap:kafkaCluster.brokerz"),
         ({"kafkaClster": {"brokers": 6}}, "rtap:kafkaClster"),
         ({"redis": {"replicas": 1}}, "rtap:redis.replicas"),
+        ({"loadtest": {"workers": 0}}, "rtap:loadtest.workers"),
+        ({"loadtest": {"run": "Run 2"}}, "rtap:loadtest.run"),
+        ({"loadtest": {"shape": "ramp", "viewers": 2, "workers": 4}}, "rtap:loadtest"),
+        ({"images": {"loadtest": "ghcr.io/rtap-dev/rtap-loadtest:latest"}}, "rtap:images.loadtest"),
         # 2.2.1 submits with Spark 3.5, and the job is Spark 4.
         ({"spark": {"operatorChartVersion": "2.2.1"}}, "rtap:spark.operatorChartVersion"),
         # The program declares the operator's CRDs, and rtap has none of this release.

@@ -5,13 +5,15 @@ from __future__ import annotations
 
 import itertools
 from pathlib import Path
+from typing import Any
 
 import pytest
 
 from loadtests.errors import BenchmarkError
 from loadtests.loadtest_run import LoadTarget, LoadTestRequest, locust_command
 from loadtests.targets import deployed_target
-from rtap.local.runs.loadtest import keys_needed
+from rtap.local.runs.loadtest import events_behind
+from workloads.serving.auth import load_test_keys_needed
 from workloads.settings import WorkloadSettings
 
 
@@ -31,10 +33,10 @@ def test_a_missing_output_is_named() -> None:
 
 def test_keys_keep_each_within_half_its_rate_limit() -> None:
     # 6000 a minute is 100/s; half of it is 50/s per key.
-    assert keys_needed(10, 6000) == 1
-    assert keys_needed(50, 6000) == 1
-    assert keys_needed(51, 6000) == 2
-    assert keys_needed(1000, 6000) == 20
+    assert load_test_keys_needed(10, 6000) == 1
+    assert load_test_keys_needed(50, 6000) == 1
+    assert load_test_keys_needed(51, 6000) == 2
+    assert load_test_keys_needed(1000, 6000) == 20
 
 
 def test_the_command_runs_the_suite_headless_with_the_runs_options(tmp_path: Path) -> None:
@@ -56,3 +58,14 @@ def test_the_command_runs_the_suite_headless_with_the_runs_options(tmp_path: Pat
     api_only = locust_command(request, LoadTarget("t", "http://127.0.0.1:1", ["k"], None))
     assert dict(itertools.pairwise(api_only))["--rtap-ingest-rate"] == "0.0"
     assert "--rtap-kafka-config" not in api_only
+
+
+def test_a_query_is_behind_by_the_events_it_has_not_read() -> None:
+    log_end = {0: 100, 1: 50}
+    queries: dict[str, dict[str, Any]] = {
+        "ingest": {"end_offsets": {"0": 100, "1": 50}},
+        "sessions": {"end_offsets": {"0": 90, "1": 20}},
+        # A query that reports no offsets is not waited for: nothing says where it is.
+        "unreported": {"active": True, "end_offsets": {}},
+    }
+    assert events_behind(queries, log_end) == {"ingest": 0, "sessions": 40}
