@@ -29,6 +29,7 @@ from workloads.settings import WorkloadSettings
 
 # Locust's exit code when its own start-up failed (a bad option, a locustfile error).
 _LOCUST_FAILED = 2
+_WORKER_QUIT_S = 15.0
 
 
 @dataclass(frozen=True)
@@ -56,6 +57,11 @@ class LoadTestRequest:
     think_time_s: float = 2.0
     json_path: Path | None = None
     extra_env: dict[str, str] = field(default_factory=dict)
+    # 0: one Locust process. N: Locust's distributed mode, a master and N worker
+    # processes on this machine (a gevent process uses one core at most).
+    workers: int = 0
+    # Where the master listens for its workers (on 127.0.0.1).
+    master_port: int = 5557
 
 
 def _private_file(path: Path, document: Any) -> Path:
@@ -66,52 +72,56 @@ def _private_file(path: Path, document: Any) -> Path:
     return path
 
 
-def locust_command(request: LoadTestRequest, target: LoadTarget) -> list[str]:
+def suite_arguments(request: LoadTestRequest, target: LoadTarget) -> list[str]:
+    """The suite's own options (loadtests/suites/options.py), the same for every Locust
+    process of the run."""
     run = request.run_dir
     ingest = request.ingest_rate if target.kafka_config is not None else 0.0
-    command = [
-        sys.executable,
-        "-m",
-        "locust",
-        "-f",
-        str(LOCUSTFILE),
-        "--headless",
-        "--host",
-        target.api_url,
-        "--csv",
-        str(run / "locust"),
-        "--csv-full-history",
-        "--html",
-        str(run / "locust.html"),
-        "--only-summary",
-        "--loglevel",
-        "INFO",
-        "--logfile",
-        str(run / "locust.log"),
-        "--rtap-shape",
-        request.shape,
-        "--rtap-duration",
-        str(request.duration_s),
-        "--rtap-warmup",
-        str(request.warmup_s),
-        "--rtap-viewers",
-        str(request.viewers),
-        "--rtap-rate",
-        str(request.rate),
-        "--rtap-ingest-rate",
-        str(ingest),
-        "--rtap-canary-interval",
-        str(request.canary_interval_s),
-        "--rtap-think-time",
-        str(request.think_time_s),
-        "--rtap-keys-file",
-        str(run / "api-keys.json"),
-        "--rtap-verdict",
-        str(run / "verdict.json"),
-    ]
+    options = {
+        "shape": request.shape,
+        "duration": request.duration_s,
+        "warmup": request.warmup_s,
+        "viewers": request.viewers,
+        # One open-model scheduler per worker, each offering its share of the rate.
+        "arrival-users": max(1, request.workers),
+        "rate": request.rate,
+        "ingest-rate": ingest,
+        "canary-interval": request.canary_interval_s,
+        "think-time": request.think_time_s,
+        "keys-file": run / "api-keys.json",
+        "verdict": run / "verdict.json",
+    }
     if target.kafka_config is not None:
-        command += ["--rtap-kafka-config", str(run / "kafka.json")]
+        options["kafka-config"] = run / "kafka.json"
+    return [part for name, value in options.items() for part in (f"--rtap-{name}", str(value))]
+
+
+def locust_command(request: LoadTestRequest, target: LoadTarget) -> list[str]:
+    """The headless Locust process, the master when the run has workers."""
+    run = request.run_dir
+    command = [
+        *(sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--headless"),
+        *("--host", target.api_url),
+        *("--csv", str(run / "locust"), "--csv-full-history", "--html", str(run / "locust.html")),
+        *("--only-summary", "--loglevel", "INFO", "--logfile", str(run / "locust.log")),
+        *suite_arguments(request, target),
+    ]
+    if request.workers:
+        command += [
+            *("--master", "--expect-workers", str(request.workers)),
+            *("--master-bind-host", "127.0.0.1", "--master-bind-port", str(request.master_port)),
+        ]
     return command
+
+
+def worker_command(request: LoadTestRequest, target: LoadTarget) -> list[str]:
+    """A worker of a distributed run; it reports to the master on 127.0.0.1."""
+    return [
+        *(sys.executable, "-m", "locust", "-f", str(LOCUSTFILE), "--worker"),
+        *("--master-host", "127.0.0.1", "--master-port", str(request.master_port)),
+        *("--host", target.api_url, "--loglevel", "WARNING"),
+        *suite_arguments(request, target),
+    ]
 
 
 def run_loadtest(request: LoadTestRequest, target: LoadTarget, console: Console) -> int:
@@ -133,7 +143,15 @@ def run_loadtest(request: LoadTestRequest, target: LoadTarget, console: Console)
         process = subprocess.Popen(
             locust_command(request, target), stdout=out, stderr=subprocess.STDOUT, env=env
         )
-        _show_progress(process, run / "locust_stats_history.csv", request, console)
+        worker = worker_command(request, target)
+        workers = [
+            subprocess.Popen(worker, stdout=out, stderr=subprocess.STDOUT, env=env)
+            for _ in range(request.workers)
+        ]
+        try:
+            _show_progress(process, run / "locust_stats_history.csv", request, console)
+        finally:
+            _stop(workers)
     try:
         try:
             # Reports and API keys stay in the run directory (the keys only as long as the run).
@@ -160,6 +178,16 @@ def run_loadtest(request: LoadTestRequest, target: LoadTarget, console: Console)
         write_json(request.json_path, summary)
     console.print(f"report: {run / 'locust.html'}\nplot: {plot}\nverdict: {run / 'loadtest.json'}")
     return 0 if verdict["passed"] else 1
+
+
+def _stop(workers: list[subprocess.Popen[bytes]]) -> None:
+    """Workers quit when their master does; any still running after a while is stopped."""
+    for worker in workers:
+        try:
+            worker.wait(timeout=_WORKER_QUIT_S)
+        except subprocess.TimeoutExpired:
+            worker.terminate()
+            worker.wait(timeout=_WORKER_QUIT_S)
 
 
 def _latest_aggregate(history: Path) -> dict[str, str] | None:

@@ -9,6 +9,7 @@ from typing import Annotated
 import orjson
 import typer
 
+from core.ports import free_ports
 from loadtests.loadtest_run import LoadTestRequest, run_loadtest
 from loadtests.suites.options import SHAPES
 from loadtests.targets import deployed_target, stack_outputs
@@ -72,6 +73,16 @@ def loadtest(
             "stack's test needs --ingest-rate 0."
         ),
     ] = None,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Run Locust distributed: a master and this many worker processes on this "
+            "machine, for more load than one process makes (each uses one core at most). "
+            "0 runs one process.",
+            min=0,
+            max=64,
+        ),
+    ] = 0,
     json_path: JsonOut = None,
 ) -> None:
     """Load a stack's API (REST and GraphQL) and its ingest with Locust, then check every
@@ -111,6 +122,8 @@ def loadtest(
             run_dir=processes.paths.runs / f"{run_id}-loadtest",
             settings=settings.workload_part(),
             json_path=json_path,
+            workers=workers,
+            master_port=free_ports(1)[0],
         )
         load = offered if shape == "open" else users * _REQUESTS_PER_VIEWER
         if settings.environment == "local":

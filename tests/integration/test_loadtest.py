@@ -1,7 +1,8 @@
 """`rtap loadtest --stack local` on the running local platform, through the real CLI:
 Locust loads the API and produces events while canaries are polled until queryable,
 and the verdict holds every line of the local stack's `sla` block. The same run with an
-impossible line exits 1 and names it.
+impossible line, run in Locust's distributed mode (a master and two workers), exits 1
+and names it.
 
 The platform is shared with the tests that run before, among them the lag test's burst
 of 500,000 events; `rtap loadtest` waits until the platform has settled
@@ -101,6 +102,9 @@ def test_an_impossible_line_fails_the_run_and_is_named(
         "20",
         "--ingest-rate",
         "0",
+        # In Locust's distributed mode: the master judges what its two workers measured.
+        "--workers",
+        "2",
         "--json",
         str(verdict_file),
     )
@@ -110,5 +114,9 @@ def test_an_impossible_line_fails_the_run_and_is_named(
     line = next(one for one in verdict["lines"] if one["line"] == "sla.minRequestsPerSecond")
     assert line["target"] == 1_000_000 and 0 < line["measured"] < 1_000_000
     assert "SLA breached:" in done.stdout and "sla.minRequestsPerSecond" in done.stdout
+    # Both workers ran their share of the open model: each reported requests.
+    log = (Path(verdict["plot"]).parent / "locust.log").read_text()
+    assert log.count("reported as ready") == 2, log[-2000:]
+    assert verdict["requests"]["dashboard:counts"]["requests"] > 0
     # An API-only run leaves the ingest lines out instead of failing them.
     assert "sla.ackP99Ms" not in {one["line"] for one in verdict["lines"]}

@@ -4,13 +4,14 @@ and the Locust command the driver runs."""
 from __future__ import annotations
 
 import itertools
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
 import pytest
 
 from loadtests.errors import BenchmarkError
-from loadtests.loadtest_run import LoadTarget, LoadTestRequest, locust_command
+from loadtests.loadtest_run import LoadTarget, LoadTestRequest, locust_command, worker_command
 from loadtests.targets import deployed_target
 from rtap.local.runs.loadtest import events_behind
 from workloads.serving.auth import load_test_keys_needed
@@ -58,6 +59,29 @@ def test_the_command_runs_the_suite_headless_with_the_runs_options(tmp_path: Pat
     api_only = locust_command(request, LoadTarget("t", "http://127.0.0.1:1", ["k"], None))
     assert dict(itertools.pairwise(api_only))["--rtap-ingest-rate"] == "0.0"
     assert "--rtap-kafka-config" not in api_only
+
+
+def test_a_distributed_run_is_a_master_and_workers_with_the_same_suite_options(
+    tmp_path: Path,
+) -> None:
+    request = LoadTestRequest(
+        shape="open", duration_s=30, viewers=7, rate=90, ingest_rate=0,
+        run_dir=tmp_path, settings=WorkloadSettings(), workers=3, master_port=41234,
+    )  # fmt: skip
+    target = LoadTarget("t", "http://127.0.0.1:1", ["k"], None)
+    master = dict(itertools.pairwise(locust_command(request, target)))
+    worker = dict(itertools.pairwise(worker_command(request, target)))
+    assert "--master" in master and master["--expect-workers"] == "3"
+    assert master["--master-bind-port"] == worker["--master-port"] == "41234"
+    assert master["--master-bind-host"] == worker["--master-host"] == "127.0.0.1"
+    assert "--worker" in worker
+    # Three schedulers, one a worker, share the rate; every process reads the same options.
+    assert master["--rtap-arrival-users"] == "3"
+    assert {k: v for k, v in master.items() if k.startswith("--rtap-")} == {
+        k: v for k, v in worker.items() if k.startswith("--rtap-")
+    }
+    single = dict(itertools.pairwise(locust_command(replace(request, workers=0), target)))
+    assert "--master" not in single and single["--rtap-arrival-users"] == "1"
 
 
 def test_a_query_is_behind_by_the_events_it_has_not_read() -> None:
