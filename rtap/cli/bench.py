@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 import time
+from contextlib import closing
 from typing import Annotated
 
 import typer
 
 from loadtests.api import ApiBenchPlaces, ApiBenchRequest, run_api_benchmark
 from loadtests.api_target import ApiTargetSetup
-from loadtests.history import HISTORY_FILE
+from loadtests.errors import BenchmarkError
+from loadtests.history import HISTORY_FILE, write_json
 from loadtests.ingest import IngestRequest
+from loadtests.storage import report_storage, storage_figures, wire_bytes_per_event
 from rtap.cli.common import FAILURES, JsonOut, Stack, command_group, console, fail, local_platform
 from rtap.local.prerequisites import redis_executable
 from rtap.local.runs.bench import run_ingest_benchmark
@@ -138,3 +141,38 @@ def bench_api(
     except FAILURES as error:
         raise fail(error) from None
     raise typer.Exit(code)
+
+
+@app.command("storage")
+def bench_storage(
+    *,
+    json_path: JsonOut = None,
+    stack: Stack = "local",
+    record: Record = False,
+) -> None:
+    """Bytes per stored event, per column and in total, of the running local platform.
+
+    Reads ClickHouse's own figures for the events table (system.parts, system.columns):
+    each column's bytes after its codec and before it, per event, and what the parts take
+    on disk in all (columns, marks, primary and skip indexes). Compares them with
+    ClickHouse's uncompressed size and with the JSON each event takes on the wire (the
+    producer's messages, sampled), and lists the rollup and sessions tables' cost per
+    event. It measures what is stored and stores nothing: run it after `rtap bench
+    ingest` or `rtap produce`. A bar plot of the columns goes into the run's folder.
+    """
+    try:
+        settings, processes = local_platform(stack)
+        if not processes.registry.is_running("platform"):
+            raise BenchmarkError("the local platform is not running: start it with rtap up")
+        with closing(processes.control()) as control:
+            tables = control.storage_sizes()
+        figures = storage_figures(tables, wire_bytes_per_event(settings.workload_part()))
+        run_dir = processes.paths.runs / f"{time.strftime('%Y%m%dT%H%M%S')}-storage"
+        run_dir.mkdir(parents=True, exist_ok=True)
+        document = report_storage(
+            figures, run_dir, console, processes.project_dir if record else None
+        )
+        if json_path is not None:
+            write_json(json_path, document)
+    except FAILURES as error:
+        raise fail(error) from None

@@ -24,12 +24,13 @@ log = logging.getLogger("rtap.tests")
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the `offline` serving fixture stop the platform process: run them last.
     The live-alert tests stop Redis and the broker: they run just before those. The load
-    test produces events no ground truth knows of: it runs after the verified runs."""
+    test produces events no ground truth knows of: it runs after the verified runs, and
+    so does the storage benchmark, which measures what they stored."""
     items.sort(
         key=lambda item: (
             "offline" in getattr(item, "fixturenames", ()),
             "test_live_alerts" in item.nodeid,
-            "test_loadtest" in item.nodeid,
+            "test_loadtest" in item.nodeid or "test_bench_storage" in item.nodeid,
         )
     )
 

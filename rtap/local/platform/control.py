@@ -1,5 +1,5 @@
-"""The platform process's control endpoints: health, stats, a check of what is stored
-against a run's ground truth, and fault injection.
+"""The platform process's control endpoints: health, stats, what is stored (checked
+against a run's ground truth, and its size on disk), and fault injection.
 
 They share the API's port but not its auth: everything but /internal/health needs the
 local control token (a bearer token from the run directory's 0600 secrets file), and
@@ -35,6 +35,9 @@ class ControlledPlatform(Protocol):
     def stats(self, timeline_since: float | None) -> dict[str, Any]: ...
 
     def rollups(self, from_minute: int) -> list[list[Any]]: ...
+
+    def storage_sizes(self) -> list[dict[str, Any]]:
+        """What each stored table takes on disk, per column (workloads/storage/sizes.py)."""
 
     def check_storage(
         self,
@@ -92,6 +95,10 @@ def control_router(platform: ControlledPlatform, serving: ServingContext, token:
     @router.post("/rollups", dependencies=[*authorized, Depends(require_running)])
     def rollups(request: RollupRequest) -> dict[str, Any]:
         return {"cells": platform.rollups(request.from_minute)}
+
+    @router.get("/storage-sizes", dependencies=[*authorized, Depends(require_running)])
+    def storage_sizes() -> dict[str, Any]:
+        return {"tables": platform.storage_sizes()}
 
     @router.post("/storage-check", dependencies=[*authorized, Depends(require_running)])
     def storage_check(request: StorageCheckRequest) -> dict[str, Any]:

@@ -7,6 +7,8 @@ from typing import Any
 
 import httpx
 
+from workloads.storage.sizes import TableSize
+
 
 class ControlError(RuntimeError):
     """The platform process answered with an error, or did not answer."""
@@ -41,6 +43,10 @@ class ControlClient:
             "POST", "/internal/rollups", json={"from_minute": from_minute}
         )["cells"]
         return cells
+
+    def storage_sizes(self) -> list[TableSize]:
+        tables = self._call("GET", "/internal/storage-sizes")["tables"]
+        return [TableSize.of(table) for table in tables]
 
     def storage_verdict(
         self,

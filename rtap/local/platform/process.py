@@ -40,6 +40,7 @@ from workloads.settings import WorkloadSettings
 from workloads.storage.client import connect
 from workloads.storage.data_version import DataVersion
 from workloads.storage.migrate import MigrationRunner
+from workloads.storage.sizes import table_sizes
 from workloads.storage.verification import count_events, rollup_snapshot, verify_run
 from workloads.streaming.assembly import (
     Storage,
@@ -230,6 +231,10 @@ class Platform:
     def rollups(self, from_minute: int) -> list[list[Any]]:
         cells = rollup_snapshot(self._client, self.settings.clickhouse.database, from_minute)
         return [[t, m, c.events, c.value_sum] for (t, m), c in sorted(cells.items())]
+
+    def storage_sizes(self) -> list[dict[str, Any]]:
+        tables = table_sizes(self._client, self.settings.clickhouse.database)
+        return [table.to_dict() for table in tables]
 
     def check_storage(
         self,
