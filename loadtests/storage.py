@@ -94,19 +94,16 @@ def storage_figures(tables: Iterable[TableSize], wire_per_event: float) -> Stora
         )
     rows, wide = events.rows, events.wide_rows
     in_columns = sum(column.compressed_bytes for column in events.columns)
-    columns = sorted(
-        (
-            ColumnCost(
-                column.name,
-                column.compressed_bytes / wide,
-                column.uncompressed_bytes / wide,
-                column.compressed_bytes / in_columns if in_columns else 0.0,
-            )
-            for column in events.columns
-            if wide
-        ),
-        key=lambda cost: -cost.compressed_per_event,
-    )
+    costs = [
+        ColumnCost(
+            column.name,
+            column.compressed_bytes / wide,
+            column.uncompressed_bytes / wide,
+            column.compressed_bytes / in_columns if in_columns else 0.0,
+        )
+        for column in (events.columns if wide else [])
+    ]
+    columns = sorted(costs, key=lambda cost: -cost.compressed_per_event)
     others = {
         table.table: {"rows": table.rows, "bytes_per_event": table.bytes_on_disk / rows}
         for table in by_name.values()

@@ -113,9 +113,9 @@ class LoadTest(pulumi.ComponentResource):
             # The master produces nothing; it only checks that the workers can.
             "KAFKA_BOOTSTRAP": BOOTSTRAP_TLS,
         }
-        container = self._container(MASTER, locust, args.loadtest.master)
+        container = self._container(locust, args.loadtest.master)
         container["ports"] = [{"name": "locust", "containerPort": MASTER_PORT}]
-        return self._pod(MASTER, container, kafka_ca=False)
+        return self._pod(MASTER, container)
 
     def _worker(self) -> kube.Json:
         locust = {
@@ -126,14 +126,15 @@ class LoadTest(pulumi.ComponentResource):
             "KAFKA_USERNAME": KAFKA_USER,
             "KAFKA_CA_FILE": f"{KAFKA_CA_DIR}/ca.crt",
         }
-        container = self._container(WORKERS, locust, self._args.loadtest.worker)
+        container = self._container(locust, self._args.loadtest.worker)
         container["env"].append(kube.secret_env("KAFKA_PASSWORD", KAFKA_USER, "password"))
         container["volumeMounts"].append(
             {"name": "kafka-ca", "mountPath": KAFKA_CA_DIR, "readOnly": True}
         )
-        return self._pod(WORKERS, container, kafka_ca=True)
+        ca = {"secretName": CLUSTER_CA_SECRET, "items": [{"key": "ca.crt", "path": "ca.crt"}]}
+        return self._pod(WORKERS, container, {"name": "kafka-ca", "secret": ca})
 
-    def _container(self, name: str, locust: dict[str, str], size: Resources) -> kube.Json:
+    def _container(self, locust: dict[str, str], size: Resources) -> kube.Json:
         args = self._args
         settings_env, _, settings_mount = kube.settings_mount()
         return {
@@ -153,15 +154,13 @@ class LoadTest(pulumi.ComponentResource):
             ],
         }
 
-    def _pod(self, name: str, container: kube.Json, *, kafka_ca: bool) -> kube.Json:
+    def _pod(self, name: str, container: kube.Json, *extra_volumes: kube.Json) -> kube.Json:
         volumes: list[kube.Json] = [
             {"name": "keys", "secret": {"secretName": KEYS_SECRET, "defaultMode": 0o400}},
             kube.settings_mount()[1],
             {"name": "tmp", "emptyDir": {}},
+            *extra_volumes,
         ]
-        if kafka_ca:
-            ca = {"secretName": CLUSTER_CA_SECRET, "items": [{"key": "ca.crt", "path": "ca.crt"}]}
-            volumes.append({"name": "kafka-ca", "secret": ca})
         return {
             "metadata": {"labels": kube.labels(name, "loadtest", kube.image_tag(self._args.image))},
             "spec": {
