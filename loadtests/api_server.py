@@ -10,7 +10,8 @@ from __future__ import annotations
 
 import gc
 import sys
-from datetime import UTC, datetime
+import time
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -27,12 +28,13 @@ from workloads.serving.settings import ServingSettings
 from workloads.storage.client import connect
 from workloads.storage.migrate import MigrationRunner
 from workloads.storage.settings import ClickHouseSettings
-from workloads.storage.synthetic import seed_events
+from workloads.storage.synthetic import seed_events, seed_sessions
 from workloads.storage.verification import count_events
 
 log = structlog.get_logger(__name__)
 
 SEED_SPAN_SECONDS = 86_400
+MERGE_SETTLE_TIMEOUT_S = 900
 
 
 class ApiServerConfig(BaseModel):
@@ -43,6 +45,7 @@ class ApiServerConfig(BaseModel):
     port: int
     events: int
     users: int
+    session_gap_seconds: int
     event_mix: dict[EventType, float]
     clickhouse: ClickHouseSettings
     serving: ServingSettings
@@ -55,7 +58,8 @@ def _report(**message: Any) -> None:
 
 
 def _ensure_history(client: Any, config: ApiServerConfig) -> datetime:
-    """Seed `config.events` events unless exactly that many are stored; the latest time."""
+    """Seed `config.events` events and their sessions unless exactly that many are stored,
+    and let the merges settle; returns the latest event time."""
     database = config.clickhouse.database
     stored = count_events(client, database)
     if stored != config.events:
@@ -72,10 +76,61 @@ def _ensure_history(client: Any, config: ApiServerConfig) -> datetime:
             mix=config.event_mix,
             progress=lambda done: _report(seeded=done, total=config.events),
         )
-    latest: datetime = client.query(
-        "SELECT max(event_time) FROM {db:Identifier}.events_raw", parameters={"db": database}
-    ).result_rows[0][0]
-    return latest.replace(tzinfo=UTC) if latest.tzinfo is None else latest.astimezone(UTC)
+    earliest, latest = (
+        _utc(moment)
+        for moment in client.query(
+            "SELECT min(event_time), max(event_time) FROM {db:Identifier}.events_raw",
+            parameters={"db": database},
+        ).result_rows[0]
+    )
+    if _count(client, database, "user_sessions") == 0:
+        seed_sessions(
+            client,
+            database,
+            start=earliest,
+            end=latest + timedelta(milliseconds=1),
+            gap_seconds=config.session_gap_seconds,
+            progress=lambda done, total: _report(sessions=done, total=total),
+        )
+    _settle_merges(client, database)
+    return latest
+
+
+def _utc(moment: datetime) -> datetime:
+    return moment.replace(tzinfo=UTC) if moment.tzinfo is None else moment.astimezone(UTC)
+
+
+def _count(client: Any, database: str, table: str) -> int:
+    rows = client.query(
+        "SELECT count() FROM {db:Identifier}.{table:Identifier}",
+        parameters={"db": database, "table": table},
+    ).result_rows
+    return int(rows[0][0])
+
+
+def _active_parts(client: Any, database: str) -> dict[str, int]:
+    rows = client.query(
+        "SELECT table, count() FROM system.parts WHERE database = {db:String} AND active "
+        "GROUP BY table ORDER BY table",
+        parameters={"db": database},
+    ).result_rows
+    return {str(table): int(parts) for table, parts in rows}
+
+
+def _settle_merges(client: Any, database: str) -> None:
+    """Wait (bounded) until no merge runs: a store just seeded holds hundreds of parts,
+    and queries over them would measure the seeding, not the store."""
+    deadline = time.monotonic() + MERGE_SETTLE_TIMEOUT_S
+    while time.monotonic() < deadline:
+        running = client.query(
+            "SELECT count() FROM system.merges WHERE database = {db:String}",
+            parameters={"db": database},
+        ).result_rows[0][0]
+        if running == 0:
+            return
+        _report(merging=int(running))
+        time.sleep(1)
+    log.warning("merges still running; measuring anyway", timeout_s=MERGE_SETTLE_TIMEOUT_S)
 
 
 def freeze_startup_objects() -> None:
@@ -113,7 +168,12 @@ def main(config_path: str) -> None:
         )
     )
     freeze_startup_objects()
-    _report(ready=config.port, latest=latest.isoformat(), events=config.events)
+    _report(
+        ready=config.port,
+        latest=latest.isoformat(),
+        events=config.events,
+        parts=_active_parts(client, config.clickhouse.database),
+    )
     server.run()
 
 

@@ -48,6 +48,8 @@ class BenchServer:
     key: str
     latest: datetime
     redis: redis.Redis
+    # Active parts per table of the store, once its merges settled.
+    parts: dict[str, int]
 
 
 def _free_port() -> int:
@@ -81,16 +83,25 @@ def _redis_server(executable: str, directory: Path) -> Iterator[str]:
         process.wait(timeout=10)
 
 
+# What the server reports while it prepares its store: (message key, progress label).
+_STEPS = (
+    ("seeded", "seeding synthetic events"),
+    ("sessions", "deriving their sessions (hours done)"),
+    ("merging", "waiting for ClickHouse's merges to settle (merges running)"),
+)
+
+
 def _read_reports(stdout: IO[bytes], progress: Progress, log_file: Path) -> dict[str, Any]:
-    task = None
+    tasks: dict[str, Any] = {}
     for line in stdout:
         message = orjson.loads(line)
-        if "seeded" in message:
-            if task is None:
-                task = progress.add_task("seeding synthetic events", total=message["total"])
-            progress.update(task, completed=message["seeded"])
-        elif "ready" in message:
+        if "ready" in message:
             return dict(message)
+        for key, label in _STEPS:
+            if key in message:
+                if key not in tasks:
+                    tasks[key] = progress.add_task(label, total=message.get("total"))
+                progress.update(tasks[key], completed=message[key])
     raise BenchmarkError(f"the benchmark's API server exited during start-up; see {log_file}")
 
 
@@ -115,6 +126,7 @@ def bench_server(
             port=port,
             events=events,
             users=users,
+            session_gap_seconds=setup.settings.streaming.session_gap_seconds,
             event_mix=setup.settings.producer.event_mix,
             clickhouse=setup.settings.clickhouse,
             # The limiter still runs on every request (its cost is measured); it never trips.
@@ -138,6 +150,7 @@ def bench_server(
                 key,
                 datetime.fromisoformat(ready["latest"]),
                 redis.Redis.from_url(redis_url),
+                ready.get("parts", {}),
             )
         finally:
             process.terminate()

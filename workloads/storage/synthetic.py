@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import itertools
 from collections.abc import Callable, Mapping
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from workloads.events.model import EventType
 
 _CHUNK_ROWS = 1_000_000
+_HOUR = timedelta(hours=1)
 
 # The database name comes from validated settings; every value is a bound parameter.
 _INSERT = """
@@ -40,6 +41,27 @@ SELECT
     number,
     event_time + toIntervalSecond(1)
 FROM numbers({first:UInt64}, {count:UInt64})
+"""
+
+
+# One session per user and synthetic session id (a user's 30-minute bucket), as the
+# streaming job would close it: it ends a gap after its last event.
+_INSERT_SESSIONS = """
+INSERT INTO $database.user_sessions
+    (user_id, session_start, session_end, last_event_time, events, value_sum, event_types,
+     ingested_at)
+SELECT
+    user_id,
+    min(event_time),
+    max(event_time) + toIntervalSecond({gap_s:UInt32}),
+    max(event_time),
+    toUInt32(count()),
+    sum(value),
+    arraySort(groupUniqArray(event_type)),
+    max(ingested_at)
+FROM $database.events_raw
+WHERE event_time >= {start:DateTime64(3, 'UTC')} AND event_time < {end:DateTime64(3, 'UTC')}
+GROUP BY user_id, session_id
 """
 
 
@@ -80,3 +102,27 @@ def seed_events(
         count = min(_CHUNK_ROWS, events - first)
         client.command(sql, parameters={**parameters, "first": first, "count": count})  # type: ignore[attr-defined]
         progress(first + count)
+
+
+def seed_sessions(
+    client: object,
+    database: str,
+    *,
+    start: datetime,
+    end: datetime,
+    gap_seconds: int,
+    progress: Callable[[int, int], None] = lambda _done, _total: None,
+) -> None:
+    """Derive the sessions of the events stored in [start, end) into user_sessions.
+
+    The streaming job makes sessions in production; a seeded history has none, so its
+    sessions come from its own events, an hour at a time (a 30-minute session bucket
+    never straddles an hour, and an hour's groups fit in memory at any volume).
+    """
+    sql = _INSERT_SESSIONS.replace("$database", database)
+    first = start.replace(minute=0, second=0, microsecond=0)
+    hours = [first + timedelta(hours=h) for h in range(int((end - first) / _HOUR) + 1)]
+    for done, hour in enumerate(hours, 1):
+        bounds = {"start": max(hour, start), "end": min(hour + _HOUR, end)}
+        client.command(sql, parameters={"gap_s": gap_seconds, **bounds})  # type: ignore[attr-defined]
+        progress(done, len(hours))
