@@ -8,15 +8,18 @@ from typing import Annotated
 
 import typer
 
+from core.ports import free_ports
 from loadtests.api import ApiBenchPlaces, ApiBenchRequest, run_api_benchmark
 from loadtests.api_target import ApiTargetSetup
 from loadtests.errors import BenchmarkError
 from loadtests.history import HISTORY_FILE, write_json
 from loadtests.ingest import IngestRequest
+from loadtests.query_run import QueryBenchPlaces, QueryBenchRequest, run_query_benchmark
 from loadtests.storage import report_storage, storage_figures, wire_bytes_per_event
 from rtap.cli.common import FAILURES, JsonOut, Stack, command_group, console, fail, local_platform
 from rtap.local.prerequisites import redis_executable
 from rtap.local.runs.bench import run_ingest_benchmark
+from rtap.local.runs.soak import SoakRequest, run_soak
 
 Record = Annotated[
     bool,
@@ -138,6 +141,118 @@ def bench_api(
             project_dir=processes.project_dir,
         )
         code = run_api_benchmark(request, target, places, console)
+    except FAILURES as error:
+        raise fail(error) from None
+    raise typer.Exit(code)
+
+
+@app.command("query")
+def bench_query(
+    *,
+    events: Annotated[
+        list[int] | None,
+        typer.Option(
+            help="Stored events of a store to measure; repeat for several stores. Each "
+            "store is seeded once, into a folder of its own, and reused while unchanged.",
+            min=1,
+        ),
+    ] = None,
+    users: Annotated[
+        int, typer.Option(help="Distinct users in the seeded history.", min=1)
+    ] = 200_000,
+    repeats: Annotated[
+        int, typer.Option(help="Measured requests per query class and store.", min=1)
+    ] = 100,
+    warmup: Annotated[
+        int, typer.Option(help="Unmeasured rounds of every class first, per store.", min=0)
+    ] = 5,
+    json_path: JsonOut = None,
+    stack: Stack = "local",
+    record: Record = False,
+) -> None:
+    """How the uncached latency of each dashboard query class grows with the data.
+
+    For each `--events` size (default 1M, 10M and 100M), runs the API alone over a store
+    of that many synthetic events spread over 24 hours, seeded inside ClickHouse through
+    the same materialized views as the pipeline's, with sessions derived from them, and
+    waits for ClickHouse's merges to settle. Then one client asks each class in turn
+    (counts per minute, top types, distinct users, freshness, a user's events, a user's
+    sessions), one question at a time, each after a data-version bump so that ClickHouse
+    answers it. Reports p50/p95/p99 per class and store against the 50 ms p95 target,
+    and a plot of latency against stored events, in the run's folder. Seeding 100M events
+    takes minutes and about 5 GB of disk; later runs reuse the store.
+    """
+    try:
+        settings, processes = local_platform(stack)
+        paths = processes.paths
+        request = QueryBenchRequest(
+            sizes=tuple(events or (1_000_000, 10_000_000, 100_000_000)),
+            users=users,
+            repeats=repeats,
+            warmup=warmup,
+            json_path=json_path,
+            record=record,
+        )
+        places = QueryBenchPlaces(
+            run_dir=paths.runs / f"{time.strftime('%Y%m%dT%H%M%S')}-query",
+            stores_dir=paths.root / "bench-query",
+            project_dir=processes.project_dir,
+        )
+        setup = ApiTargetSetup(places.stores_dir, redis_executable(), settings)
+        code = run_query_benchmark(request, setup, places, console)
+    except FAILURES as error:
+        raise fail(error) from None
+    raise typer.Exit(code)
+
+
+@app.command("soak")
+def bench_soak(
+    *,
+    rate: Annotated[
+        float, typer.Option(help="API requests/s offered (open model, mixed REST/GraphQL).", min=1)
+    ] = 1_000.0,
+    ingest_rate: Annotated[
+        int, typer.Option(help="Events/s produced into the pipeline meanwhile.", min=1)
+    ] = 5_000,
+    duration: Annotated[float, typer.Option(help="Seconds of measured load.", min=10)] = 600.0,
+    warmup: Annotated[float, typer.Option(help="Seconds of load first, not judged.", min=0)] = 30.0,
+    workers: Annotated[
+        int,
+        typer.Option(
+            help="Locust worker processes (0: one process). One gevent process makes about "
+            "a core's worth of requests.",
+            min=0,
+            max=64,
+        ),
+    ] = 2,
+    json_path: JsonOut = None,
+    stack: Stack = "local",
+    record: Record = False,
+) -> None:
+    """A long run of mixed API load while the pipeline ingests: errors, tail, leaks.
+
+    On the running local platform (or one brought up for the run), waits until it is
+    quiet, then for `--warmup` plus `--duration` seconds offers
+    `--rate` API requests/s with Locust's open model (the load test's mix of dashboard
+    panels, drill-downs and GraphQL) while the producer offers `--ingest-rate` events/s.
+    Reports the share of failed requests (target under 0.1%), the API's p99, the
+    resident memory of every process of the platform at the start and the end (with a
+    plot of it over time: a leak is a line that keeps climbing) and the ingest's
+    exactly-once verdict. Exits 1 when the ingest was not exactly once.
+    """
+    try:
+        _, processes = local_platform(stack)
+        request = SoakRequest(
+            rate=rate,
+            ingest_rate=ingest_rate,
+            duration_s=duration,
+            warmup_s=warmup,
+            workers=workers,
+            master_port=free_ports(1)[0],
+            json_path=json_path,
+            record=record,
+        )
+        code = run_soak(processes, request, console)
     except FAILURES as error:
         raise fail(error) from None
     raise typer.Exit(code)

@@ -21,16 +21,21 @@ from rtap.local.processes.local_processes import LocalProcesses
 log = logging.getLogger("rtap.tests")
 
 
+# These load the platform with events no ground truth of the other tests knows, or
+# measure what those tests stored.
+_AFTER_THE_VERIFIED_RUNS = ("test_loadtest", "test_bench_storage", "test_bench_soak_query")
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     """Tests on the `offline` serving fixture stop the platform process: run them last.
     The live-alert tests stop Redis and the broker: they run just before those. The load
-    test produces events no ground truth knows of: it runs after the verified runs, and
-    so does the storage benchmark, which measures what they stored."""
+    test and the soak produce events no ground truth knows of: they run after the
+    verified runs, and so does the storage benchmark, which measures what they stored."""
     items.sort(
         key=lambda item: (
             "offline" in getattr(item, "fixturenames", ()),
             "test_live_alerts" in item.nodeid,
-            "test_loadtest" in item.nodeid or "test_bench_storage" in item.nodeid,
+            any(name in item.nodeid for name in _AFTER_THE_VERIFIED_RUNS),
         )
     )
 

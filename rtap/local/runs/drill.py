@@ -178,6 +178,8 @@ def run_crash_drill(
     """Bring the local platform up, run the drill beside a producing run, verify; the exit code."""
     stop = threading.Event()
     with stop_on_signals(stop), running_platform(processes, console) as running:
+        if running.supervisor is None:
+            raise RuntimeError("a drill supervises the platform it starts")
         drill = CrashDrill(
             processes,
             running.supervisor,

@@ -54,10 +54,11 @@ class RunRequest:
 @dataclass(frozen=True)
 class RunningPlatform:
     """A started local platform: the platform process's control client, and the
-    supervisor that restarts components which die."""
+    supervisor that restarts components which die (None: the CLI that started the
+    platform, `rtap up`, supervises it)."""
 
     control: ControlClient
-    supervisor: Supervisor
+    supervisor: Supervisor | None
 
 
 @contextmanager
@@ -96,6 +97,22 @@ def running_platform(processes: LocalProcesses, console: Console) -> Iterator[Ru
         processes.paths.supervisor_status.unlink(missing_ok=True)
         if stopped:
             console.print(f"stopped: {', '.join(stopped)}")
+
+
+@contextmanager
+def platform_for_run(processes: LocalProcesses, console: Console) -> Iterator[RunningPlatform]:
+    """The running local platform, left running after the block; or, when none runs, one
+    brought up and supervised for the block."""
+    if processes.registry.is_running("platform"):
+        console.print("using the running local platform")
+        control = processes.control()
+        try:
+            yield RunningPlatform(control, None)
+        finally:
+            control.close()
+        return
+    with running_platform(processes, console) as running:
+        yield running
 
 
 @contextmanager
