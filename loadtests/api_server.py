@@ -27,6 +27,7 @@ from workloads.serving.bootstrap import build_context
 from workloads.serving.settings import ServingSettings
 from workloads.storage.client import connect
 from workloads.storage.migrate import MigrationRunner
+from workloads.storage.rollup import incomplete_rollup_rows, rebuild_rollup
 from workloads.storage.settings import ClickHouseSettings
 from workloads.storage.synthetic import seed_events, seed_sessions
 from workloads.storage.verification import count_events
@@ -92,6 +93,10 @@ def _ensure_history(client: Any, config: ApiServerConfig) -> datetime:
             gap_seconds=config.session_gap_seconds,
             progress=lambda done, total: _report(sessions=done, total=total),
         )
+    if incomplete_rollup_rows(client, database):
+        # A store seeded before migration 0004: its rollup rows lack the sketch.
+        _report(rollup=0)
+        rebuild_rollup(client, database)
     _settle_merges(client, database)
     return latest
 

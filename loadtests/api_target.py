@@ -87,6 +87,7 @@ def _redis_server(executable: str, directory: Path) -> Iterator[str]:
 _STEPS = (
     ("seeded", "seeding synthetic events"),
     ("sessions", "deriving their sessions (hours done)"),
+    ("rollup", "rebuilding the rollup from the raw events (a store from before migration 0004)"),
     ("merging", "waiting for ClickHouse's merges to settle (merges running)"),
 )
 

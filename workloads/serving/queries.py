@@ -8,14 +8,12 @@ chosen from fixed text by validated enums and counts.
 
 from __future__ import annotations
 
-import re
 import uuid
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import datetime, timedelta
 from typing import Any
 
 from workloads.events.api import Event
-from workloads.events.model import FIELD_NAMES, IDENTIFIER_PATTERN, EventType
+from workloads.events.model import FIELD_NAMES, EventType
 from workloads.serving.clickhouse_reader import ClickHouseReader
 from workloads.serving.models import (
     CountPoint,
@@ -38,6 +36,7 @@ from workloads.serving.models import (
     encode_cursor,
 )
 from workloads.serving.settings import ServingSettings
+from workloads.serving.windows import EARLIEST, LATEST, Window
 
 _BUCKETS = {
     Granularity.MINUTE: "minute",
@@ -48,32 +47,8 @@ _ROLLUP_RANGE = "minute >= {start:DateTime} AND minute < {end:DateTime}"
 _RAW_RANGE = "event_time >= {start:DateTime64(3)} AND event_time < {end:DateTime64(3)}"
 _TYPE_FILTER = "(empty({types:Array(String)}) OR has({types:Array(String)}, event_type))"
 _NO_CURSOR_COUNT = 2**63 - 1
-# ClickHouse DateTime covers 1970-2106; ranges must fit in it.
-_EARLIEST = datetime(1970, 1, 1, tzinfo=UTC)
-_LATEST = datetime(2105, 12, 31, tzinfo=UTC)
-_FAR_FUTURE = _LATEST
+_FAR_FUTURE = LATEST
 _MAX_UUID = "ffffffff-ffff-ffff-ffff-ffffffffffff"
-_USER_ID = re.compile(IDENTIFIER_PATTERN)
-
-
-@dataclass(frozen=True)
-class Window:
-    start: datetime
-    end: datetime
-
-    @classmethod
-    def checked(cls, start: datetime, end: datetime, longest: timedelta) -> Window:
-        start, end = checked_moment("start", start), checked_moment("end", end)
-        if end <= start:
-            raise InvalidRequestError("end", "must be after start")
-        if end - start > longest:
-            raise InvalidRequestError(
-                "end", f"the range may span at most {_describe(longest)} for this query"
-            )
-        return cls(start, end)
-
-    def parameters(self) -> dict[str, Any]:
-        return {"start": self.start, "end": self.end}
 
 
 class Queries:
@@ -121,11 +96,21 @@ class Queries:
         return TopEventTypes(items=[TypeCount(event_type=t, events=n) for t, n in rows])
 
     def distinct_users(self, window: Window, event_type: EventType | None) -> DistinctUsers:
+        parameters = {**window.parameters(), "types": [event_type.value] if event_type else []}
+        where = f"WHERE {_ROLLUP_RANGE} AND {_TYPE_FILTER}"
+        # Rows written before migration 0004 have no sketch: such windows merge the
+        # (slower) uniq states instead. Reading a states column costs its deserialization
+        # whether or not it is aggregated, hence two queries rather than one if().
+        complete = self._rows(
+            "distinct_users_complete",
+            f"SELECT min(users_sketch_complete) FROM {{db:Identifier}}.events_per_minute {where}",
+            parameters,
+        )[0][0]
+        merge = "uniqCombinedMerge(14)(users_sketch)" if complete else "uniqMerge(users)"
         rows = self._rows(
             "distinct_users",
-            "SELECT uniqMerge(users) FROM {db:Identifier}.events_per_minute "
-            f"WHERE {_ROLLUP_RANGE} AND {_TYPE_FILTER}",
-            {**window.parameters(), "types": [event_type.value] if event_type else []},
+            f"SELECT {merge} FROM {{db:Identifier}}.events_per_minute {where}",
+            parameters,
         )
         return DistinctUsers(users=int(rows[0][0]), event_type=event_type)
 
@@ -248,16 +233,23 @@ class Queries:
         return Funnel(window_seconds=window_seconds, steps=result)
 
     def freshness(self, now: datetime) -> Freshness:
-        rows = self._rows(
+        latest, ingested, count = self._rows(
             "freshness",
-            # The latest event time comes from the parts' min/max index (no rows read);
-            # the ingest time only from the rows of the last ten minutes of event time.
-            "WITH (SELECT max(event_time) FROM {db:Identifier}.events_raw) AS latest "
-            "SELECT latest, max(ingested_at), count() FROM {db:Identifier}.events_raw "
-            "WHERE event_time >= latest - INTERVAL 10 MINUTE",
+            # The newest minute comes from the parts' min/max index; each minute row
+            # carries its latest event and ingest times (migration 0004).
+            "WITH (SELECT max(minute) FROM {db:Identifier}.events_per_minute) AS newest "
+            "SELECT max(latest_event_time), max(latest_ingested_at), sum(events) "
+            "FROM {db:Identifier}.events_per_minute WHERE minute >= newest - INTERVAL 10 MINUTE",
             {},
-        )
-        latest, ingested, count = rows[0]
+        )[0]
+        if count and as_utc(latest) <= EARLIEST:  # only rows from before migration 0004
+            latest, ingested, count = self._rows(
+                "freshness_raw",
+                "WITH (SELECT max(event_time) FROM {db:Identifier}.events_raw) AS latest "
+                "SELECT latest, max(ingested_at), count() FROM {db:Identifier}.events_raw "
+                "WHERE event_time >= latest - INTERVAL 10 MINUTE",
+                {},
+            )[0]
         if not count:
             return Freshness(latest_event_time=None, latest_ingested_at=None, lag_seconds=None)
         latest, ingested = as_utc(latest), as_utc(ingested)
@@ -281,28 +273,6 @@ class Queries:
             identity = str(uuid.UUID(identity)) if identity else ""
         except (TypeError, ValueError, AttributeError, OverflowError):
             raise malformed from None
-        if not _EARLIEST <= parsed <= _LATEST:
+        if not EARLIEST <= parsed <= LATEST:
             raise malformed
         return parsed, identity or default_id
-
-
-def checked_moment(field: str, moment: datetime) -> datetime:
-    """`moment` in UTC, if ClickHouse's DateTime can hold it."""
-    try:
-        utc = as_utc(moment)
-    except OverflowError:  # e.g. 0001-01-01T00:00:00+01:00 has no UTC equivalent
-        raise InvalidRequestError(field, "must be between 1970 and 2105") from None
-    if not _EARLIEST <= utc <= _LATEST:
-        raise InvalidRequestError(field, "must be between 1970 and 2105")
-    return utc
-
-
-def check_user_id(user_id: str) -> str:
-    if not _USER_ID.fullmatch(user_id):
-        raise InvalidRequestError("user_id", "must be 1-128 letters, digits or _.:@-")
-    return user_id
-
-
-def _describe(span: timedelta) -> str:
-    hours = span.total_seconds() / 3600
-    return f"{hours:g} hours" if hours < 48 else f"{hours / 24:g} days"  # noqa: PLR2004

@@ -12,8 +12,9 @@ from workloads.events.model import EventType
 from workloads.serving.cache import Answer, CacheStatus, ResultCache
 from workloads.serving.models import Granularity
 from workloads.serving.prepared import InFlight, PreparedQuery, dump_json, with_current_lag
-from workloads.serving.queries import Queries, Window, check_user_id, checked_moment
+from workloads.serving.queries import Queries
 from workloads.serving.settings import ServingSettings
+from workloads.serving.windows import Window, check_user_id, checked_moment
 
 _DEFAULT_SPAN = timedelta(hours=1)
 _SECOND = timedelta(seconds=1)

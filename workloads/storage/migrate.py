@@ -25,8 +25,10 @@ from workloads.storage.settings import ClickHouseSettings
 log = structlog.get_logger(__name__)
 
 _FILE_NAME = re.compile(r"^(\d{4})_([a-z0-9_]+)\.sql$")
-_CREATE = re.compile(
-    r"^(CREATE (?:TABLE|MATERIALIZED VIEW|DATABASE) IF NOT EXISTS [\w.]+)", re.MULTILINE
+# The statement heads that take ON CLUSTER after the object's name.
+_DDL_HEAD = re.compile(
+    r"^(CREATE (?:TABLE|MATERIALIZED VIEW|DATABASE) IF NOT EXISTS [\w.]+|ALTER TABLE [\w.]+)",
+    re.MULTILINE,
 )
 _ENGINE = re.compile(r"ENGINE = (?!Replicated)(\w*MergeTree)")
 _TTL_DAYS = re.compile(r"TTL .*?toIntervalDay\((\d+)\)")
@@ -114,7 +116,7 @@ def split_statements(sql: str) -> list[str]:
 
 def clusterize(statement: str, cluster: str) -> str:
     """The cluster form of a statement: ON CLUSTER, Replicated engines and dedup window."""
-    statement = _CREATE.sub(rf"\1 ON CLUSTER '{cluster}'", statement, count=1)
+    statement = _DDL_HEAD.sub(rf"\1 ON CLUSTER '{cluster}'", statement, count=1)
     statement = _ENGINE.sub(r"ENGINE = Replicated\1", statement)
     return statement.replace(
         "non_replicated_deduplication_window", "replicated_deduplication_window"

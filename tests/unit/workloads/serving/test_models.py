@@ -7,7 +7,7 @@ from datetime import UTC, datetime, timedelta, timezone
 import pytest
 
 from workloads.serving.models import InvalidRequestError, as_utc, decode_cursor, encode_cursor
-from workloads.serving.queries import Window, check_user_id
+from workloads.serving.windows import Window, check_user_id
 
 START = datetime(2026, 11, 26, 12, 0, tzinfo=UTC)
 

@@ -57,6 +57,8 @@ def test_clusterize_switches_engines_and_adds_on_cluster() -> None:
     assert clusterize(view, "main").startswith(
         "CREATE MATERIALIZED VIEW IF NOT EXISTS db.v ON CLUSTER 'main' TO db.t"
     )
+    alter = "ALTER TABLE db.v MODIFY QUERY\nSELECT 1"
+    assert clusterize(alter, "main") == "ALTER TABLE db.v ON CLUSTER 'main' MODIFY QUERY\nSELECT 1"
     # Already replicated engines are left alone.
     assert "ReplicatedReplicated" not in clusterize(clustered, "main")
 
@@ -65,8 +67,9 @@ def test_cluster_rendering_applies_to_every_migration() -> None:
     settings = ClickHouseSettings(database="db", cluster="main")
     for migration in load_migrations():
         for statement in render(migration, settings):
-            if statement.startswith("CREATE TABLE"):
+            if statement.startswith(("CREATE TABLE", "ALTER TABLE")):
                 assert "ON CLUSTER 'main'" in statement
+            if statement.startswith("CREATE TABLE"):
                 assert "ENGINE = Replicated" in statement
 
 
