@@ -59,7 +59,7 @@ def platform_environ(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]
         # Short gaps and watermark, so that sessions close while the tests run.
         "RTAP_STREAMING__SESSION_GAP_SECONDS": "5",
         "RTAP_STREAMING__WATERMARK_DELAY_SECONDS": "5",
-        "RTAP_STREAMING__SESSION_TRIGGER_INTERVAL_MS": "2000",
+        "RTAP_STREAMING__SESSION_TRIGGER_INTERVAL_MS": "10000",
     }
 
 

@@ -23,6 +23,8 @@ from rtap.local.processes.local_processes import LocalProcesses
 
 pytestmark = pytest.mark.integration
 
+INGEST_RATE = 100
+
 
 def run_loadtest(environ: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
@@ -39,14 +41,17 @@ def test_a_short_load_test_holds_every_line_of_the_local_sla(
     processes: LocalProcesses, platform_environ: dict[str, str], tmp_path: Path
 ) -> None:
     verdict_file = tmp_path / "verdict.json"
+    # 100 events/s beside the API's 55 requests/s: at 200 the two cores saturate on a
+    # slow host (measured on a 2.3 GHz host with 8-17% steal: 1% idle, dashboard p95
+    # 600-900 ms; at 100, p95 160-250 ms; docs/loadtests.md, "Local figures").
     done = run_loadtest(
         platform_environ,
         "--duration",
         "20",
         "--warmup",
-        "5",
+        "15",
         "--ingest-rate",
-        "200",
+        str(INGEST_RATE),
         "--json",
         str(verdict_file),
     )
@@ -78,7 +83,7 @@ def test_a_short_load_test_holds_every_line_of_the_local_sla(
     ):
         assert requests[name]["requests"] > 0, name
         assert requests[name]["failures"] == 0, name
-    assert requests["ingest:ack"]["requests"] >= 200 * 15
+    assert requests["ingest:ack"]["requests"] >= INGEST_RATE * 15
     run_dir = Path(verdict["plot"]).parent
     assert (run_dir / "locust.html").stat().st_size > 0
     assert (run_dir / "locust_stats_history.csv").stat().st_size > 0
