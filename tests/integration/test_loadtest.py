@@ -43,7 +43,7 @@ def test_a_short_load_test_holds_every_line_of_the_local_sla(
     verdict_file = tmp_path / "verdict.json"
     # 100 events/s beside the API's 55 requests/s: at 200 the two cores saturate on a
     # slow host (measured on a 2.3 GHz host with 8-17% steal: 1% idle, dashboard p95
-    # 600-900 ms; at 100, p95 160-250 ms; docs/loadtests.md, "Local figures").
+    # 560-1400 ms; at 100, p95 81-290 ms; the issue 15 note of stop 23).
     done = run_loadtest(
         platform_environ,
         "--duration",
