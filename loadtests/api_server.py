@@ -25,7 +25,7 @@ from workloads.events.model import EventType
 from workloads.serving.app import create_app
 from workloads.serving.bootstrap import build_context
 from workloads.serving.settings import ServingSettings
-from workloads.storage.client import connect
+from workloads.storage.client import connect, connect_many
 from workloads.storage.migrate import MigrationRunner
 from workloads.storage.rollup import incomplete_rollup_rows, rebuild_rollup
 from workloads.storage.settings import ClickHouseSettings
@@ -156,7 +156,9 @@ def main(config_path: str) -> None:
     MigrationRunner(client, config.clickhouse).apply()
     latest = _ensure_history(client, config)
     context = build_context(
-        clickhouse=client,
+        clickhouse_clients=connect_many(
+            config.clickhouse, config.data_dir, config.serving.clickhouse_connections
+        ),
         database=config.clickhouse.database,
         redis_url=config.redis_url,
         settings=config.serving,

@@ -28,12 +28,15 @@ log = structlog.get_logger(__name__)
 
 def build_app(environ: Mapping[str, str]) -> Any:
     settings = mounted_settings(environ)
-    clickhouse: Any = clickhouse_connect.get_client(
-        dsn=required(environ, "CLICKHOUSE_DSN"),
-        password=environ.get("CLICKHOUSE_PASSWORD", ""),
-    )
+    clickhouse_clients: list[Any] = [
+        clickhouse_connect.get_client(
+            dsn=required(environ, "CLICKHOUSE_DSN"),
+            password=environ.get("CLICKHOUSE_PASSWORD", ""),
+        )
+        for _ in range(settings.serving.clickhouse_connections)
+    ]
     context = build_context(
-        clickhouse=clickhouse,
+        clickhouse_clients=clickhouse_clients,
         database=settings.clickhouse.database,
         redis_url=redis_url(environ),
         settings=settings.serving,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -32,7 +33,7 @@ def _cache(
 
 def build_context(
     *,
-    clickhouse: Any,
+    clickhouse_clients: Sequence[Any],
     database: str,
     redis_url: str | None,
     settings: ServingSettings,
@@ -43,7 +44,7 @@ def build_context(
     """Everything the app needs; `redis_url` None runs without cache (and counts rate
     limits in process)."""
     metrics = ServingMetrics()
-    reader = ClickHouseReader(clickhouse, settings, metrics)
+    reader = ClickHouseReader(clickhouse_clients, settings, metrics)
     client = (
         connect_redis(
             redis_url,

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import queue
 import time
+from collections.abc import Sequence
 from typing import Any
 
 import pybreaker
@@ -26,12 +28,22 @@ class ClickHouseUnavailableError(RuntimeError):
 class ClickHouseReader:
     """Runs the query layer's SQL; every value is a bound parameter.
 
+    Each of `clients` runs one query at a time (a chDB handle serializes its calls, and
+    an HTTP client's session refuses concurrent queries), so concurrent requests take a
+    client from the pool and wait only when every client is busy.
+
     `unavailable` lets drills and tests cut the query path on purpose, like a network
     partition between the API and ClickHouse.
     """
 
-    def __init__(self, client: Any, settings: ServingSettings, metrics: ServingMetrics) -> None:
-        self._client = client
+    def __init__(
+        self, clients: Sequence[Any], settings: ServingSettings, metrics: ServingMetrics
+    ) -> None:
+        if not clients:
+            raise ValueError("ClickHouseReader needs at least one client")
+        self._idle: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        for client in clients:
+            self._idle.put(client)
         self._query_settings = {
             "max_execution_time": max(1, round(settings.clickhouse_timeout_seconds)),
             **(
@@ -67,12 +79,9 @@ class ClickHouseReader:
         if self.unavailable:
             raise ClickHouseUnavailableError("ClickHouse query path is cut (fault injected)")
         started = time.perf_counter()
+        client = self._idle.get()
         try:
-            result = self._client.query(
-                sql,
-                parameters=parameters,
-                settings=self._query_settings,
-            )
+            result = client.query(sql, parameters=parameters, settings=self._query_settings)
         except OperationalError as error:
             raise ClickHouseUnavailableError(f"ClickHouse unreachable: {error}") from error
         except DatabaseError as error:
@@ -80,5 +89,6 @@ class ClickHouseReader:
                 raise ClickHouseUnavailableError(f"ClickHouse timed out: {error}") from error
             raise
         finally:
+            self._idle.put(client)
             self._metrics.clickhouse_seconds.labels(query).observe(time.perf_counter() - started)
         return list(result.result_rows)

@@ -48,6 +48,9 @@ class ServingSettings(SettingsModel):
     # engine shares the API's cores, so the local stack caps it to keep cached answers
     # flowing while a miss is computed.
     clickhouse_max_threads: int = Field(0, ge=0, le=256)
+    # Clients the API queries ClickHouse through, each running one query at a time (a
+    # chDB handle, or an HTTP client with its own session): as many queries run at once.
+    clickhouse_connections: int = Field(4, ge=1, le=64)
     redis_timeout_seconds: float = Field(0.25, gt=0)
     # Circuit breakers open after this many consecutive failures and retry after a pause.
     breaker_failures: int = Field(5, ge=1)

@@ -37,7 +37,7 @@ from workloads.serving.app import create_app
 from workloads.serving.bootstrap import build_context
 from workloads.serving.dependencies import ServingContext
 from workloads.settings import WorkloadSettings
-from workloads.storage.client import connect
+from workloads.storage.client import connect, connect_many
 from workloads.storage.data_version import DataVersion
 from workloads.storage.migrate import MigrationRunner
 from workloads.storage.sizes import table_sizes
@@ -91,8 +91,15 @@ class Platform:
         self._client = connect(self.settings.clickhouse, self.paths.clickhouse_data)
         applied = MigrationRunner(self._client, self.settings.clickhouse).apply()
         log.info("schema ready", applied=applied)
+        # The API reads through handles of its own: the sink's inserts never wait behind a
+        # queue of queries (that wait is the canaries' freshness), nor queries behind them.
+        readers = connect_many(
+            self.settings.clickhouse,
+            self.paths.clickhouse_data,
+            self.settings.serving.clickhouse_connections,
+        )
         context = build_context(
-            clickhouse=self._client,
+            clickhouse_clients=readers,
             database=self.settings.clickhouse.database,
             redis_url=self._redis_url,
             settings=self.settings.serving,

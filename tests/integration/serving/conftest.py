@@ -89,7 +89,7 @@ class Offline:
 
     def context(self, redis_url: str | None = "", **settings: Any) -> ServingContext:
         return build_context(
-            clickhouse=self.clickhouse,
+            clickhouse_clients=[self.clickhouse],
             database=self.database,
             redis_url=self.redis_url if redis_url == "" else redis_url,
             settings=ServingSettings(**settings),

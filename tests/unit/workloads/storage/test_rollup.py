@@ -27,7 +27,7 @@ WINDOW = Window(END - timedelta(hours=2), END + timedelta(minutes=1))
 
 def _queries(clickhouse: Any, database: str) -> Queries:
     settings = ServingSettings()
-    return Queries(ClickHouseReader(clickhouse, settings, ServingMetrics()), database, settings)
+    return Queries(ClickHouseReader([clickhouse], settings, ServingMetrics()), database, settings)
 
 
 def _truth(clickhouse: Any, database: str) -> tuple[Any, ...]:
