@@ -32,7 +32,7 @@ INGEST_RATE = 100
 # events then cost 40-75 ms of a core in chDB (23 ms once merged into one part), and
 # those lookups took 70% of chDB's time. Measured on the 2.3 GHz two-core CI host with
 # 8-17% steal, on a copy of the suite's store (docs/loadtests.md, "A two-core host"):
-# 55 requests/s saturated both cores (dashboard p95 3.7-7.2 s, freshness p95 11-20 s),
+# 55 requests/s saturated both cores (dashboard p95 3.7-10 s, freshness p95 11-25 s),
 # 27.5 only just held (graphql p95 640 ms, freshness p95 1.9 s), 22 held with margin
 # (dashboard p95 140 ms, freshness p95 1.3 s).
 HOST_REQUESTS_PER_SECOND = 20
