@@ -60,9 +60,11 @@ def local_environment(
 
 
 @contextmanager
-def running_registry(environment: dict[str, str], log: Path) -> Iterator[httpx.Client]:
+def running_registry(
+    environment: dict[str, str], log: Path, timeout: float = 90
+) -> Iterator[httpx.Client]:
     """The registry with `environment`; yields a client of its API once it is ready, or
-    raises TimeoutError with the end of its log."""
+    raises TimeoutError with the end of its log after `timeout` seconds."""
     http, management = free_ports(2)
     process_env = {
         **os.environ,
@@ -77,7 +79,7 @@ def running_registry(environment: dict[str, str], log: Path) -> Iterator[httpx.C
             [java_21(), "-jar", str(APPLICATION)], env=process_env, stdout=output, stderr=output
         )
     try:
-        _await_ready(f"http://127.0.0.1:{management}/health/ready", process, log)
+        _await_ready(f"http://127.0.0.1:{management}/health/ready", process, log, timeout)
         with httpx.Client(base_url=f"http://127.0.0.1:{http}", timeout=30) as client:
             yield client
     finally:
