@@ -25,18 +25,16 @@ help: ## List the targets
 up: setup prometheus ## Run the whole pipeline locally on real engines (Ctrl-C stops); ARGS="--duration 60"
 	$(BIN)/rtap up --stack $(STACK) $(ARGS)
 
-# Unit and integration tests run in separate pytest processes: chDB allows one engine
-# data directory per process, and each suite opens its own. The unit tests run in two
-# pytest-xdist workers (each a process with its own engine); the integration tests share
-# one platform, so they run in one. Exit code 5 (nothing collected) is a failure, never
-# a pass.
+# Unit and integration tests run in two pytest processes: chDB allows one engine data
+# directory per process, and each suite opens its own. Exit code 5 (nothing collected)
+# is a failure, never a pass.
 PYTEST = @run_pytest() { status=0; $(BIN)/python -m pytest "$$@" $(PYTEST_ARGS) || status=$$?; \
 	if [ $$status -eq 5 ]; then echo "error: pytest collected no tests in $$1" >&2; return 1; fi; \
 	return $$status; }; run_pytest
 
 test: setup kube-tools prometheus ## Lint, type-check and run every test (unit and integration, real engines)
 	$(MAKE) --no-print-directory lint
-	$(PYTEST) tests/unit -n 2
+	$(PYTEST) tests/unit
 	$(PYTEST) tests/integration
 
 lint: venv ## ruff, mypy (strict) and the import contracts (dependencies point down)
@@ -46,7 +44,7 @@ lint: venv ## ruff, mypy (strict) and the import contracts (dependencies point d
 	$(BIN)/lint-imports --no-cache
 
 unit: setup ## Only the unit tests
-	$(PYTEST) tests/unit -n 2
+	$(PYTEST) tests/unit
 
 integration: setup kube-tools prometheus ## Only the integration tests (real Kafka, Spark, chDB, redis-server, chromium, kube-apiserver, promtool)
 	$(PYTEST) tests/integration
@@ -74,9 +72,7 @@ $(VENV)/.installed: pyproject.toml
 	  { echo "error: cannot create a virtualenv: install python3-venv (sudo apt-get install -y python3-venv)" >&2; exit 1; }
 	@echo "Installing Python packages into $(VENV) (first run: about 2 GB, a few minutes)"
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	# --no-compile: byte-compiling all 2 GB took 50 s of the set-up (1m35s against 43 s,
-	# measured); Python compiles the modules it imports on first use instead.
-	$(BIN)/python -m pip install --quiet --no-compile -e '.[dev]'
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	@touch $@
 
 jars: $(JARS)/kafka/.complete $(JARS)/spark/.complete $(JARS)/validator/.complete \
