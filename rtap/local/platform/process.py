@@ -91,8 +91,8 @@ class Platform:
         self._client = connect(self.settings.clickhouse, self.paths.clickhouse_data)
         applied = MigrationRunner(self._client, self.settings.clickhouse).apply()
         log.info("schema ready", applied=applied)
-        # The API reads through handles of its own: the sink's inserts never wait behind a
-        # queue of queries (that wait is the canaries' freshness), nor queries behind them.
+        # The API reads through handles of its own, so the sink's inserts never wait for a
+        # handle the API's queries hold, nor the queries for the sink's.
         readers = connect_many(
             self.settings.clickhouse,
             self.paths.clickhouse_data,
