@@ -12,6 +12,10 @@ from rtap.render.program import Rendered
 
 MARKER = "# Rendered by `rtap render"
 
+# libyaml's emitter (PyYAML's wheels ship it) writes the same text as the pure-Python one
+# in a tenth of the time: half of a render's 20 s went to dumping the CRDs.
+_DUMPER: type[yaml.SafeDumper] = getattr(yaml, "CSafeDumper", yaml.SafeDumper)
+
 
 def write(rendered: Rendered, out: Path) -> list[Path]:
     """One YAML file per namespace of objects, one per release, in a stable order (by kind
@@ -33,11 +37,11 @@ def write(rendered: Rendered, out: Path) -> list[Path]:
     written = []
     for namespace, objects in by_namespace.items():
         path = out / f"{namespace}.yaml"
-        path.write_text(header + yaml.safe_dump_all(objects, sort_keys=True))
+        path.write_text(header + yaml.dump_all(objects, Dumper=_DUMPER, sort_keys=True))
         written.append(path)
     for release in rendered.helm_releases:
         path = out / f"helm-{release['name']}.yaml"
-        path.write_text(header + yaml.safe_dump(release, sort_keys=True))
+        path.write_text(header + yaml.dump(release, Dumper=_DUMPER, sort_keys=True))
         written.append(path)
     return written
 

@@ -16,7 +16,8 @@ from typing import Any
 import pytest
 from pyspark.sql import SparkSession
 
-from rtap.render.program import Rendered, render
+from rtap.render.program import Rendered
+from tests.unit.infra.conftest import render_once
 from workloads.storage.client import connect
 from workloads.storage.settings import ClickHouseSettings
 
@@ -61,11 +62,4 @@ def database(clickhouse: Any) -> Iterator[str]:
 @pytest.fixture(scope="session")
 def rendered() -> Callable[[str], Rendered]:
     """The program rendered for a stack under Pulumi's mocks, once per stack per session."""
-    cache: dict[str, Rendered] = {}
-
-    def get(stack: str) -> Rendered:
-        if stack not in cache:
-            cache[stack] = render(PROJECT, stack)
-        return cache[stack]
-
-    return get
+    return render_once

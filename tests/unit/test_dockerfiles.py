@@ -16,7 +16,7 @@ import pytest
 from packaging.requirements import Requirement
 
 from infra.images import pinned_image
-from rtap.render.program import render
+from tests.unit.infra.conftest import render_once
 
 PROJECT = Path(__file__).resolve().parents[2]
 WORKLOADS = ("producer", "streaming", "serving", "loadtest")
@@ -86,7 +86,7 @@ def test_entry_point_modules_exist(workload: str) -> None:
 
 
 def test_the_spark_application_runs_a_file_the_streaming_image_holds() -> None:
-    (app,) = [m for m in render(PROJECT, "dev").manifests if m["kind"] == "SparkApplication"]
+    (app,) = [m for m in render_once("dev").manifests if m["kind"] == "SparkApplication"]
     main_file = app["spec"]["mainApplicationFile"].removeprefix("local://")
     workdir = [args for op, args in _instructions("streaming") if op == "WORKDIR"][-1]
     copied = [args.split() for op, args in _instructions("streaming") if op == "COPY"]

@@ -6,17 +6,25 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Callable, Iterator
+from functools import cache
 from pathlib import Path
 from typing import Any
 
 import yaml
 
-from rtap.render.program import Rendered, stack_config
+from rtap.render.program import Rendered, render, stack_config
 
 PROJECT = Path(__file__).resolve().parents[3]
 STACKS = ("dev", "staging", "prod")
 # The `rendered` fixture: the program rendered for a stack, once per stack per session.
 Render = Callable[[str], Rendered]
+
+
+@cache
+def render_once(stack: str) -> Rendered:
+    """The stack as its file configures it, rendered once per session (a render takes 8 s
+    or more): tests read it and never change it."""
+    return render(PROJECT, stack)
 
 
 def with_changes(stack: str, **sections: dict[str, Any] | str) -> dict[str, str]:

@@ -6,8 +6,8 @@ import pytest
 
 from infra.components.k8s import CLICKHOUSE_CREDENTIALS, ZONE_LABEL
 from rtap.render import mocks
-from rtap.render.program import render
-from tests.unit.infra.conftest import PROJECT, Render, of_kind
+from rtap.render.program import Rendered, render
+from tests.unit.infra.conftest import PROJECT, Render, of_kind, render_once
 
 
 def test_clickhouse_replicas_of_a_shard_sit_in_distinct_zones(rendered: Render) -> None:
@@ -44,9 +44,8 @@ def test_the_migrations_job_stays_for_pulumi_to_find(rendered: Render) -> None:
     assert "ttlSecondsAfterFinished" not in job["spec"]
 
 
-def _credentials_everywhere() -> dict[str, str]:
+def _credentials_everywhere(result: Rendered) -> dict[str, str]:
     """The version of the users' passwords as the installation and each client carry it."""
-    result = render(PROJECT, "dev")
     (chi,) = of_kind(result, "ClickHouseInstallation")
     found = {"installation taskID": str(chi["spec"]["taskID"])}
     for obj in of_kind(result, "Deployment") + of_kind(result, "Job"):
@@ -65,14 +64,14 @@ def test_a_rotated_password_reaches_the_servers_and_every_client(
     # The operator reads the users' Secret only when it reconciles the installation, and
     # a client reads its password only when its pod starts: a new password must change
     # the installation and roll every client, and nothing else may.
-    first = _credentials_everywhere()
+    first = _credentials_everywhere(render_once("dev"))
     assert set(first) == {
         "installation taskID", "rtap-api", "clickhouse-migrations", "spark driver",
         "spark executor",
     }  # fmt: skip
     version = first["installation taskID"]
     assert version.startswith("credentials-") and set(first.values()) == {version}
-    assert _credentials_everywhere() == first
+    assert _credentials_everywhere(render(PROJECT, "dev")) == first
     monkeypatch.setattr(mocks, "SECRET_MARKER", "rotated-")
-    rotated = _credentials_everywhere()
+    rotated = _credentials_everywhere(render(PROJECT, "dev"))
     assert len(set(rotated.values())) == 1 and rotated["rtap-api"] != version

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from rtap.render.program import render
-from tests.unit.infra.conftest import PROJECT, aws_declared, of_kind, with_changes
+from tests.unit.infra.conftest import PROJECT, aws_declared, of_kind, render_once, with_changes
 
 
 def test_existing_cluster_mode_creates_no_aws_resource() -> None:
@@ -27,5 +27,5 @@ def test_existing_cluster_mode_creates_no_aws_resource() -> None:
     assert env["RTAP_CHECKPOINT_URI"] == "s3a://rtap-checkpoints/dev"
     # Nodes of a cluster rtap did not build carry no rtap role labels to select.
     assert app["spec"]["driver"]["nodeSelector"] == {}
-    (prod_app,) = of_kind(render(PROJECT, "prod"), "SparkApplication")
+    (prod_app,) = of_kind(render_once("prod"), "SparkApplication")
     assert prod_app["spec"]["driver"]["nodeSelector"] == {"rtap.dev/role": "spark"}

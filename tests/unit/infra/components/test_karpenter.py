@@ -13,7 +13,14 @@ from infra.components import karpenter_iam
 from infra.components.k8s import ROLE_LABEL
 from infra.components.karpenter import SPARK_POOL
 from rtap.render.program import RenderError, render
-from tests.unit.infra.conftest import PROJECT, STACKS, Render, of_kind, with_changes
+from tests.unit.infra.conftest import (
+    PROJECT,
+    STACKS,
+    Render,
+    of_kind,
+    render_once,
+    with_changes,
+)
 
 # The Sids of the v1.14.1 getting-started CloudFormation template's controller policies.
 UPSTREAM_SIDS = {
@@ -128,7 +135,7 @@ def test_an_existing_cluster_gets_no_karpenter() -> None:
     ],
 )
 def test_a_bad_pool_setting_names_its_key(change: dict[str, Any], key: str) -> None:
-    pool = render(PROJECT, "dev").settings.cluster.spark_node_pool.model_dump(by_alias=True)
+    pool = render_once("dev").settings.cluster.spark_node_pool.model_dump(by_alias=True)
     config = with_changes("dev", cluster={"sparkNodePool": {**pool, **change}})
     with pytest.raises(RenderError) as caught:
         render(PROJECT, "dev", config)

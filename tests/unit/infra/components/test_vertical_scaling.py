@@ -10,7 +10,14 @@ import pytest
 from infra.components.clickhouse import vertical_targets
 from infra.components.vertical_scaling import scaled
 from rtap.render.program import render
-from tests.unit.infra.conftest import PROJECT, STACKS, Render, of_kind, with_changes
+from tests.unit.infra.conftest import (
+    PROJECT,
+    STACKS,
+    Render,
+    of_kind,
+    render_once,
+    with_changes,
+)
 
 
 def _vpas(result: Any) -> dict[str, dict[str, Any]]:
@@ -71,7 +78,7 @@ def test_the_clickhouse_targets_follow_the_layout() -> None:
 
 def test_the_clickhouse_target_names_are_the_operators() -> None:
     # Altinity's namer: chi-{chi}-{cluster}-{shard}-{replica} and chk-{chk}-{cluster}-….
-    names = [t.name for t in vertical_targets(render(PROJECT, "dev").settings.clickhouse_cluster)]
+    names = [t.name for t in vertical_targets(render_once("dev").settings.clickhouse_cluster)]
     assert "chi-rtap-rtap-0-0" in names and "chk-rtap-keeper-keeper-0-0" in names
 
 

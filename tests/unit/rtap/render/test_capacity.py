@@ -9,7 +9,7 @@ import pytest
 
 from rtap.render.capacity import GIB, allocatable, capacity_errors, chart_pods
 from rtap.render.program import render
-from tests.unit.infra.conftest import PROJECT, STACKS, Render, with_changes
+from tests.unit.infra.conftest import PROJECT, STACKS, Render, render_once, with_changes
 
 
 def test_a_node_gives_its_capacity_less_the_kubelets_reserve_and_the_daemonsets() -> None:
@@ -37,7 +37,7 @@ def test_a_pod_larger_than_a_node_of_its_group_is_named_with_the_group() -> None
 
 def _dev_cluster(**pool_changes: object) -> dict[str, Any]:
     """dev's rtap:cluster keys with its spark pool changed (Pulumi.yaml's pool, merged)."""
-    pool = render(PROJECT, "dev").settings.cluster.spark_node_pool.model_dump(by_alias=True)
+    pool = render_once("dev").settings.cluster.spark_node_pool.model_dump(by_alias=True)
     return {"sparkNodePool": {**pool, **pool_changes}}
 
 
