@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import time
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -29,6 +30,7 @@ CRD = "CustomResourceDefinition"
 FIELD_MANAGER = "rtap-render"
 ESTABLISH_TIMEOUT_S = 60.0
 PODS_TIMEOUT_S = 60.0
+CONCURRENT_APPLIES = 4
 # The kinds whose controllers make Pods, and the kind that reports it (a Deployment's
 # ReplicaSet does).
 POD_MAKERS = {"Deployment": "ReplicaSet", "StatefulSet": "StatefulSet", "Job": "Job"}
@@ -95,8 +97,7 @@ def check_on_server(manifests: list[Manifest], server: ApiServer) -> ServerRepor
     crds = [m for m in manifests if m["kind"] == CRD]
     namespaces = [m for m in manifests if m["kind"] == "Namespace"]
     others = [m for m in manifests if m["kind"] not in {CRD, "Namespace"}]
-    for crd in crds:
-        _apply(server.client, resources, crd, report, dry_run=False)
+    _apply_concurrently(server.client, resources, crds, report)
     _await_established(server.client, crds, report)
     for namespace in namespaces + _unrendered_namespaces(manifests):
         _apply(server.client, resources, namespace, report, dry_run=False)
@@ -107,6 +108,29 @@ def check_on_server(manifests: list[Manifest], server: ApiServer) -> ServerRepor
     report.pods_checked = len(makers)
     report.rejections += _pods_refused(server.client, makers)
     return report
+
+
+def _apply_concurrently(
+    client: httpx.Client, resources: Resources, objs: list[Manifest], report: ServerReport
+) -> None:
+    """Server-side apply of objects that do not depend on each other (the CRDs), a few at a
+    time: the server's field tracking makes the 5 MB of CRDs its slowest writes (8 s one
+    by one, 5.5 s four at a time on two cores). Each gets a report of its own, merged in
+    the objects' order, so the result does not depend on which finished first."""
+    if not objs:
+        return
+    resources.url(objs[0])  # discovery once, before the threads share the cache
+
+    def apply_one(obj: Manifest) -> ServerReport:
+        own = ServerReport(version=report.version)
+        _apply(client, resources, obj, own, dry_run=False)
+        return own
+
+    with ThreadPoolExecutor(max_workers=CONCURRENT_APPLIES) as pool:
+        for own in pool.map(apply_one, objs):
+            report.applied += own.applied
+            report.rejections += own.rejections
+            report.warnings += [w for w in own.warnings if w not in report.warnings]
 
 
 def _apply(

@@ -14,8 +14,7 @@ from typing import Any
 
 import pytest
 
-from rtap.render.program import render
-from tests.unit.infra.conftest import PROJECT
+from tests.unit.infra.conftest import PROJECT, render_once
 
 PACK = PROJECT / "policy"
 # Calls every policy as the engine would: stack validation arguments holding each
@@ -68,7 +67,7 @@ def _run_pack(python: Path, declared: list[tuple[str, dict[str, Any]]], tmp: Pat
 
 def _declared(stack: str) -> list[tuple[str, dict[str, Any]]]:
     """The stack's resources as the engine hands them to a pack: type token and inputs."""
-    return [(token, inputs) for token, _, inputs in render(PROJECT, stack).raw]
+    return [(token, inputs) for token, _, inputs in render_once(stack).raw]
 
 
 def test_the_rendered_stacks_pass_every_policy(pack_python: Path, tmp_path: Path) -> None:

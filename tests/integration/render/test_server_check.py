@@ -15,21 +15,15 @@ from typer.testing import CliRunner
 
 from rtap.cli import app
 from rtap.render.apiserver import ApiServer, local_api_server
-from rtap.render.program import Rendered, render
+from rtap.render.program import render
 from rtap.render.server_check import check_on_server
-from tests.unit.infra.conftest import PROJECT, STACKS, with_changes
+from tests.unit.infra.conftest import PROJECT, STACKS, render_once, with_changes
 
 
 @pytest.fixture
 def api() -> Iterator[ApiServer]:
     with local_api_server() as server:
         yield server
-
-
-def _rendered(stack: str, cache: dict[str, Rendered] = {}) -> Rendered:  # noqa: B006
-    if stack not in cache:
-        cache[stack] = render(PROJECT, stack)
-    return cache[stack]
 
 
 def _only(manifests: list[dict[str, Any]], kind: str) -> dict[str, Any]:
@@ -40,7 +34,7 @@ def _only(manifests: list[dict[str, Any]], kind: str) -> dict[str, Any]:
 def test_every_object_of_the_stack_is_accepted_and_its_pods_admitted(
     api: ApiServer, stack: str
 ) -> None:
-    manifests = _rendered(stack).manifests
+    manifests = render_once(stack).manifests
     report = check_on_server(manifests, api)
     assert report.rejections == []
     assert report.applied == len(manifests)
@@ -64,7 +58,7 @@ def test_a_stack_running_a_distributed_load_test_is_accepted_and_its_pods_admitt
 
 
 def test_a_cel_rule_of_strimzis_crd_rejects_a_kafka_naming_the_field(api: ApiServer) -> None:
-    manifests = copy.deepcopy(_rendered("dev").manifests)
+    manifests = copy.deepcopy(render_once("dev").manifests)
     kafka = _only(manifests, "Kafka")
     # Strimzi's CRD: jmxPrometheusExporter metrics need valueFrom (x-kubernetes-validations),
     # which no offline schema check evaluates.
@@ -76,7 +70,7 @@ def test_a_cel_rule_of_strimzis_crd_rejects_a_kafka_naming_the_field(api: ApiSer
 
 
 def test_an_enum_of_strimzis_crd_rejects_a_kafka_user_naming_the_field(api: ApiServer) -> None:
-    manifests = copy.deepcopy(_rendered("dev").manifests)
+    manifests = copy.deepcopy(render_once("dev").manifests)
     user = next(m for m in manifests if m["kind"] == "KafkaUser")
     user["spec"]["authentication"]["type"] = "scram-sha-256"
     report = check_on_server(manifests, api)
@@ -122,7 +116,7 @@ def test_the_cli_exits_non_zero_on_a_broken_builtin_object_naming_the_field(
 def test_pod_security_refuses_a_pod_that_adds_a_capability_naming_its_workload(
     api: ApiServer,
 ) -> None:
-    manifests = copy.deepcopy(_rendered("dev").manifests)
+    manifests = copy.deepcopy(render_once("dev").manifests)
     statefulset = _only(manifests, "StatefulSet")
     container = statefulset["spec"]["template"]["spec"]["containers"][0]
     # The API server itself refuses privileged containers; an added capability is left to

@@ -5,6 +5,7 @@ API accepts and options the suite reads."""
 from __future__ import annotations
 
 import json
+from functools import cache
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +20,7 @@ from workloads.serving.auth import KeyStore, Scope, key_token, load_test_keys_ne
 from workloads.settings import SlaSettings
 
 
+@cache  # a render takes 8 s or more; the tests only read it
 def _enabled(stack: str = "prod", **changes: Any) -> Rendered:
     return render(PROJECT, stack, with_changes(stack, loadtest={"enabled": True, **changes}))
 
