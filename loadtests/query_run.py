@@ -113,7 +113,9 @@ def print_query_table(console: Console, summary: dict[str, Any]) -> None:
 def plot_query_latency(summary: dict[str, Any], path: Path) -> Path:
     """p95 (markers, solid) and p50 (dashed) of each class against stored events, log-log."""
     plt = pyplot()
-    figure, axis = plt.subplots(figsize=(8, 5))
+    from matplotlib import ticker  # noqa: PLC0415 (pyplot() loads matplotlib on first use)
+
+    figure, axis = plt.subplots(figsize=(10, 5))
     sizes = [store["stored_events"] for store in summary["stores"]]
     for name in QUERY_CLASSES:
         p95 = [store["classes"][name]["p95_ms"] for store in summary["stores"]]
@@ -123,10 +125,14 @@ def plot_query_latency(summary: dict[str, Any], path: Path) -> Path:
     axis.axhline(summary["target_p95_ms"], color="red", linestyle=":", label="p95 target")
     axis.set_xscale("log")
     axis.set_yscale("log")
+    # Milliseconds as plain numbers (10, 20, 50), not powers of ten (2x10^1).
+    axis.yaxis.set_major_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
+    axis.yaxis.set_minor_formatter(ticker.FuncFormatter(lambda value, _: f"{value:g}"))
     axis.set_xlabel("stored events")
     axis.set_ylabel("uncached latency (ms); dashed: p50")
     axis.set_title("rtap bench query: latency against stored events")
-    axis.legend(fontsize="small")
+    # Beside the axes: inside, it hides the smallest store's points.
+    axis.legend(fontsize="small", loc="upper left", bbox_to_anchor=(1.01, 1.0))
     axis.grid(True, which="both", alpha=0.3)
     figure.tight_layout()
     path.parent.mkdir(parents=True, exist_ok=True)
